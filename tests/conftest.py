@@ -1,0 +1,83 @@
+"""Shared fixtures: a fresh data directory, app loading and an engine per runtime.
+
+Tests run the real VM, the real filesystem world and, where they say so, real subprocesses.
+Durability (fsync) is left on except where a test opts out: it is part of what is tested.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from wfctl.engine.app import App
+from wfctl.engine.engine import Engine
+from worlds import open_world
+
+ROOT = Path(__file__).resolve().parent.parent
+APPS = Path(__file__).resolve().parent / "apps"
+
+# Plain-Error retries wait WFCTL_RETRY_DELAY seconds (reference: 1 s); keep tests quick.
+os.environ.setdefault("WFCTL_RETRY_DELAY", "0.05")
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    return tmp_path / "data"
+
+
+@pytest.fixture(params=["snapshot", "replay"])
+def runtime(request: pytest.FixtureRequest) -> str:
+    return request.param
+
+
+@pytest.fixture
+def make_engine(data_dir: Path) -> Iterator[Callable[..., Engine]]:
+    """make_engine(app_name_or_path) -> Engine over the shared data dir."""
+    worlds = []
+
+    def factory(app: str | Path) -> Engine:
+        path = Path(app) if Path(app).is_absolute() else APPS / str(app)
+        world = open_world(data_dir)
+        worlds.append(world)
+        return Engine(world, App.load(path))
+
+    yield factory
+    for w in worlds:
+        w.close()
+
+
+@pytest.fixture
+def copy_app(tmp_path: Path) -> Callable[[str], Path]:
+    """Copy tests/apps/<name> into tmp so a test may edit it."""
+
+    def factory(name: str) -> Path:
+        dest = tmp_path / "apps" / name
+        shutil.copytree(APPS / name, dest)
+        return dest
+
+    return factory
+
+
+def wfctl_cli(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    """Run the real `wfctl` CLI in a subprocess."""
+    full_env = {**os.environ, **(env or {})}
+    return subprocess.run(
+        [sys.executable, "-m", "wfctl.cli", *args],
+        capture_output=True,
+        text=True,
+        env=full_env,
+        cwd=cwd,
+        timeout=timeout,
+        stdin=subprocess.DEVNULL,
+    )
+
+
+@pytest.fixture
+def cli() -> Callable[..., subprocess.CompletedProcess[str]]:
+    return wfctl_cli

@@ -1,0 +1,28 @@
+"""wfctl: durable workflows on one machine.
+
+Workflows are JavaScript (run in a sandboxed QuickJS VM); steps are Python functions::
+
+    from wfctl import step, FatalError, RetryableError, get_step_metadata
+
+    @step
+    def add(a: int, b: int) -> int:
+        return a + b
+"""
+
+__version__ = "0.1.0"
+
+from wfctl.engine.registry import StepMetadata, get_step_metadata, step  # noqa: E402
+from wfctl.errors import FatalError, RetryableError  # noqa: E402
+from wfctl.serde.values import BigInt, JSError, JSMap  # noqa: E402
+
+__all__ = [
+    "step",
+    "get_step_metadata",
+    "StepMetadata",
+    "FatalError",
+    "RetryableError",
+    "BigInt",
+    "JSMap",
+    "JSError",
+    "__version__",
+]

@@ -1,0 +1,489 @@
+"""The engine: creates runs and drives them through the world, in this process.
+
+One *invocation* of a run (``Engine.drive``), under the run's lease:
+
+    run_started → position a VM at the end of the log (runtime) → if the workflow is suspended,
+    write the events its pending operations need (hooks first, then steps and waits) → run the
+    owned steps concurrently → feed their results back → … until the run ends, or only timers
+    and hooks remain (then sleep in-process for due timers when asked to wait, or leave).
+
+Everything the workflow observes comes from the log, so any process can pick a run up where
+another left it (``wfctl worker``), and a crash loses at most the steps that were running.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+from ulid import ULID
+
+from wfctl import __version__
+from wfctl.engine.app import App, short_name, workflow_id
+from wfctl.engine.executor import StepExecutor, StepOutcome
+from wfctl.errors import AppError, NotFoundError, UsageError
+from wfctl.runtime.base import Runtime, choose_runtime, runtime_of_run
+from wfctl.runtime.events import EventFeed, iso_to_ms
+from wfctl.runtime.machine import VMState, template_for
+from wfctl.runtime.replay import ReplayRuntime
+from wfctl.runtime.snapshot import SnapshotRuntime
+from wfctl.serde import crypto, payload
+from wfctl.vm import VMError, VMTimeout
+from worlds import World
+from worlds.errors import (
+    EntityConflictError,
+    HookNotFoundError,
+    LeaseBusyError,
+    RunExpiredError,
+    RunNotFoundError,
+)
+
+log = logging.getLogger("wfctl.engine")
+
+TERMINAL_EVENTS = {"run_completed", "run_failed", "run_cancelled"}
+TERMINAL_STATUSES = {"completed", "failed", "cancelled"}
+DEPLOYMENT_ID = f"wfctl@{__version__}"
+
+
+def step_concurrency() -> int:
+    try:
+        return max(1, int(os.environ.get("WFCTL_STEP_CONCURRENCY", "8")))
+    except ValueError:
+        return 8
+
+
+@dataclass
+class RunResult:
+    """What an invocation left behind: the run entity, plus notes worth telling the user."""
+
+    run: dict[str, Any]
+    notes: list[str] = field(default_factory=list)
+    stats: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def run_id(self) -> str:
+        return self.run["runId"]
+
+    @property
+    def status(self) -> str:
+        return self.run["status"]
+
+
+class LogState:
+    """What the engine needs to know about a run, derived incrementally from its events."""
+
+    def __init__(self) -> None:
+        self.events: list[dict[str, Any]] = []
+        self.terminal: str | None = None
+        self.steps: dict[str, dict[str, Any]] = {}  # cid -> {name, done, retryAfter}
+        self.open_waits: dict[str, int] = {}  # cid -> resumeAt ms
+
+    def add(self, events: list[dict[str, Any]]) -> None:
+        for ev in events:
+            self.events.append(ev)
+            t = ev["eventType"]
+            cid = ev.get("correlationId")
+            data = ev.get("eventData") or {}
+            if t in TERMINAL_EVENTS:
+                self.terminal = t
+            elif t == "step_created":
+                self.steps[cid] = {"name": data.get("stepName"), "done": False, "retryAfter": None}
+            elif t in ("step_completed", "step_failed") and cid in self.steps:
+                self.steps[cid]["done"] = True
+            elif t == "step_retrying" and cid in self.steps:
+                ra = data.get("retryAfter")
+                self.steps[cid]["retryAfter"] = iso_to_ms(ra) if ra else None
+            elif t == "step_started" and cid in self.steps:
+                self.steps[cid]["retryAfter"] = None
+            elif t == "wait_created":
+                self.open_waits[cid] = iso_to_ms(data["resumeAt"])
+            elif t == "wait_completed":
+                self.open_waits.pop(cid, None)
+
+    @property
+    def cursor(self) -> str | None:
+        if not self.events:
+            return None
+        last = self.events[-1]
+        return f"{last['createdAt']}|{last['eventId']}"
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def _iso_ms(ms: int) -> str:
+    return datetime.fromtimestamp(ms / 1000, timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+class Engine:
+    def __init__(self, world: World, app: App | None = None, *, concurrency: int | None = None) -> None:
+        self.world = world
+        self.app = app
+        self.concurrency = concurrency or step_concurrency()
+        self.master_key = crypto.master_key_from_env()
+
+    # -- helpers ---------------------------------------------------------------------
+
+    def run_key(self, run_id: str) -> bytes | None:
+        return crypto.derive_run_key(self.master_key, run_id) if self.master_key else None
+
+    def _require_app(self) -> App:
+        if self.app is None:
+            raise AppError("this command needs the app (pass --app DIR or set WFCTL_APP)")
+        return self.app
+
+    def get_run(self, run_id: str) -> dict[str, Any]:
+        try:
+            return self.world.get_run(run_id)
+        except RunNotFoundError as exc:
+            raise NotFoundError(f"run {run_id} not found") from exc
+
+    def workflows(self) -> list[str]:
+        return template_for(self._require_app().bundle).workflows
+
+    # -- commands --------------------------------------------------------------------
+
+    def start(
+        self,
+        workflow: str,
+        args: list[Any],
+        *,
+        runtime: str | None = None,
+        run_id: str | None = None,
+        wait: bool = True,
+        timeout: float | None = None,
+    ) -> RunResult:
+        app = self._require_app()
+        export = short_name(workflow)
+        runtime_name = choose_runtime(runtime)
+        known = self.workflows()
+        if export not in known:
+            raise AppError(
+                f"unknown workflow {export!r}: {app.app_dir / 'workflows.js'} exports "
+                f"{', '.join(known) or 'no workflows'}"
+            )
+        run_id = run_id or f"wrun_{ULID()}"
+        key = self.run_key(run_id)
+        encoded = payload.encode(list(args), key=key, context=f"workflow {export} input")
+        self.world.create_event(
+            run_id,
+            "run_created",
+            event_data={
+                "deploymentId": DEPLOYMENT_ID,
+                "workflowName": workflow_id(export),
+                "input": encoded,
+                "executionContext": {
+                    "workflowCoreVersion": f"wfctl/{__version__}",
+                    "features": {"encryption": key is not None},
+                    "workflowRuntime": runtime_name,
+                },
+            },
+        )
+        if not wait:
+            return RunResult(self.world.get_run(run_id))
+        return self.drive(run_id, wait=True, timeout=timeout)
+
+    def drive(
+        self, run_id: str, *, wait: bool = True, timeout: float | None = None, lease_wait: float | None = 30.0
+    ) -> RunResult:
+        run = self.get_run(run_id)
+        if run["status"] in TERMINAL_STATUSES:
+            return RunResult(run)
+        try:
+            lease = self.world.lease(run_id, wait=lease_wait)
+            lease.__enter__()
+        except LeaseBusyError:
+            return RunResult(self.world.get_run(run_id), notes=[f"run {run_id} is being driven by another process"])
+        try:
+            return _Invocation(self, run_id, wait=wait, timeout=timeout).run()
+        finally:
+            lease.__exit__(None, None, None)
+
+    def resume_hook(self, token: str, value: Any, *, drive: bool = True, timeout: float | None = None) -> RunResult:
+        try:
+            hook = self.world.get_hook_by_token(token)
+        except HookNotFoundError as exc:
+            raise NotFoundError(f"no live hook holds token {token!r}") from exc
+        run_id = hook["runId"]
+        data = payload.encode(value, key=self.run_key(run_id), context="hook payload")
+        try:
+            self.world.create_event(run_id, "hook_received", correlation_id=hook["hookId"], event_data={"payload": data})
+        except (HookNotFoundError, RunExpiredError) as exc:
+            raise NotFoundError(f"no live hook holds token {token!r}") from exc
+        if not drive:
+            return RunResult(self.world.get_run(run_id))
+        return self.drive(run_id, wait=True, timeout=timeout)
+
+    def cancel(self, run_id: str) -> RunResult:
+        run = self.get_run(run_id)
+        if run["status"] in ("completed", "failed"):
+            raise UsageError(f"run {run_id} already {run['status']}; only pending or running runs can be cancelled")
+        try:
+            self.world.create_event(run_id, "run_cancelled")
+        except EntityConflictError as exc:
+            raise UsageError(f"run {run_id} cannot be cancelled: {exc}") from exc
+        self.world.delete_snapshot(run_id)
+        return RunResult(self.world.get_run(run_id))
+
+    # -- runtime construction (also used by the replay checker) ---------------------------
+
+    def make_runtime(
+        self, run: dict[str, Any], name: str, feed: EventFeed, key: bytes | None, *, world: World | None = None
+    ) -> Runtime:
+        app = self._require_app()
+        ctx = workflow_context(run, key)
+        if name == "replay":
+            return ReplayRuntime(app.bundle, ctx, feed)
+        return SnapshotRuntime(app.bundle, ctx, feed, world or self.world, key)
+
+
+def workflow_context(run: dict[str, Any], key: bytes | None) -> dict[str, Any]:
+    return {
+        "runId": run["runId"],
+        "workflowName": run["workflowName"],
+        "workflowExport": short_name(run["workflowName"]),
+        "startedAt": iso_to_ms(run.get("startedAt") or run["createdAt"]),
+        "input": payload.unwrap_text(run["input"], key),
+        "encryption": key is not None,
+    }
+
+
+class _Invocation:
+    """One drive of one run. Not reused."""
+
+    def __init__(self, engine: Engine, run_id: str, *, wait: bool, timeout: float | None) -> None:
+        self.engine = engine
+        self.world = engine.world
+        self.app = engine._require_app()
+        self.run_id = run_id
+        self.wait = wait
+        self.deadline = None if timeout is None else time.monotonic() + timeout
+        self.key = engine.run_key(run_id)
+        self.state = LogState()
+        self.notes: list[str] = []
+        self.events_written = 0
+
+    # -- log ------------------------------------------------------------------------------
+
+    def refresh(self) -> None:
+        page = self.world.list_events(self.run_id, cursor=self.state.cursor)
+        self.state.add(page.data)
+
+    def write(self, event_type: str, correlation_id: str | None = None, data: dict[str, Any] | None = None) -> dict | None:
+        try:
+            res = self.world.create_event(self.run_id, event_type, correlation_id=correlation_id, event_data=data)
+        except EntityConflictError:
+            return None
+        if res.event is not None:
+            self.events_written += 1
+        return res.event
+
+    # -- main loop --------------------------------------------------------------------------
+
+    def run(self) -> RunResult:
+        run = self.world.get_run(self.run_id)
+        if run["status"] == "pending":
+            try:
+                res = self.world.create_event(self.run_id, "run_started")
+                run = res.run or self.world.get_run(self.run_id)
+            except RunExpiredError:
+                return RunResult(self.world.get_run(self.run_id))
+        if run["status"] in TERMINAL_STATUSES:
+            return RunResult(run)
+        runtime_name = runtime_of_run(run)
+        if runtime_name == "replay" and os.environ.get("WORKFLOW_RUNTIME") != "replay" and self.world.load_snapshot(self.run_id):
+            runtime_name = "snapshot"  # `wfctl snapshot RUN_ID` moved this run onto snapshots
+        feed = EventFeed(self.key)
+        runtime = self.engine.make_runtime(run, runtime_name, feed, self.key)
+        executor = StepExecutor(self.world, self.app)
+        pool = ThreadPoolExecutor(max_workers=self.engine.concurrency, thread_name_prefix="wfctl-step")
+        inflight: dict[str, Future[StepOutcome]] = {}
+        try:
+            self._loop(run, runtime, executor, pool, inflight)
+        finally:
+            for fut in inflight.values():
+                fut.result()  # a step already running finishes and records its outcome
+            pool.shutdown(wait=True)
+            runtime.close()
+            self.notes.extend(runtime.notes)
+        stats: dict[str, Any] = {"runtime": runtime.name, "eventsWritten": self.events_written, "decodes": feed.decodes}
+        if isinstance(runtime, SnapshotRuntime):
+            stats.update(snapshotSource=runtime.source, snapshotSizes=runtime.saved_sizes)
+        if isinstance(runtime, ReplayRuntime):
+            stats.update(replays=runtime.replays)
+        return RunResult(self.world.get_run(self.run_id), notes=self.notes, stats=stats)
+
+    def _loop(self, run: dict, runtime: Runtime, executor: StepExecutor, pool: ThreadPoolExecutor, inflight: dict) -> None:
+        while True:
+            self.refresh()
+            if self.state.terminal:
+                return
+            if self._complete_due_waits():
+                continue
+            try:
+                vm_state = runtime.advance(self.state.events)
+            except VMTimeout as exc:
+                vm_state = VMState("failed", error=_runtime_failure(str(exc)))
+            except VMError as exc:
+                vm_state = VMState("failed", error=_runtime_failure(f"the workflow VM failed: {exc}"))
+            if vm_state.status == "completed":
+                self._complete(runtime, vm_state)
+                return
+            if vm_state.status == "failed":
+                self._fail(runtime, vm_state.error or {})
+                return
+
+            pending = vm_state.pending
+            uncreated = [p for p in pending if not p.get("hasCreatedEvent") or (p["type"] == "hook" and p.get("disposed"))]
+            if uncreated:
+                leaving = not any(p["type"] == "step" for p in pending) and not self._will_wait_for_timer(pending)
+                if leaving:
+                    runtime.save()  # the reference order: heap first, then the events it leads to
+                conflicted = self._create(uncreated)
+                if leaving and not conflicted:
+                    return
+                continue
+
+            if not pending:
+                self._fail(runtime, _runtime_failure(
+                    "the workflow is waiting on a promise that no step, sleep or hook can settle"))
+                return
+
+            retry_at = self._schedule(run, pending, executor, pool, inflight)
+            if inflight:
+                timeout = self._until(min([retry_at, *self.state.open_waits.values()], default=None))
+                done, _ = wait(list(inflight.values()), timeout=timeout, return_when=FIRST_COMPLETED)
+                for cid in [c for c, f in inflight.items() if f in done]:
+                    inflight.pop(cid).result()
+                continue
+
+            due = min([t for t in [retry_at, *self.state.open_waits.values()] if t is not None], default=None)
+            if due is not None and self._can_wait_until(due):
+                self._sleep_until(due)
+                continue
+            runtime.save()
+            return
+
+    def _can_wait_until(self, due_ms: int) -> bool:
+        if not self.wait:
+            return False
+        return self.deadline is None or due_ms / 1000 - time.time() <= self.deadline - time.monotonic()
+
+    def _sleep_until(self, due_ms: int) -> None:
+        """Sleep in short slices, returning early when another process appends to the log."""
+        before = len(self.state.events)
+        while (remaining := due_ms / 1000 - time.time()) > 0:
+            time.sleep(min(remaining, 1.0))
+            self.refresh()
+            if len(self.state.events) != before:
+                return
+
+    def _until(self, due_ms: int | None) -> float | None:
+        if due_ms is None:
+            return None
+        return max(0.0, due_ms / 1000 - time.time()) + 0.001
+
+    def _will_wait_for_timer(self, pending: list[dict]) -> bool:
+        waits = [int(p["resumeAt"]) for p in pending if p["type"] == "wait"]
+        return bool(waits) and self._can_wait_until(min(waits))
+
+    def _complete_due_waits(self) -> bool:
+        now = _now_ms()
+        wrote = False
+        for cid, resume_at in list(self.state.open_waits.items()):
+            if resume_at <= now:
+                if self.write("wait_completed", cid) is not None:
+                    wrote = True
+                else:
+                    self.state.open_waits.pop(cid, None)
+        return wrote
+
+    def _create(self, items: list[dict]) -> bool:
+        """Write the events for operations the log does not have yet; True on a hook conflict."""
+        conflicted = False
+        for p in items:  # hooks first, as the reference: their tokens must be claimed before steps run
+            if p["type"] != "hook":
+                continue
+            if not p.get("hasCreatedEvent"):
+                data: dict[str, Any] = {"token": p["token"], "isWebhook": False}
+                if p.get("metadata") is not None:
+                    data["metadata"] = payload.wrap_text(p["metadata"], self.key)
+                ev = self.write("hook_created", p["correlationId"], data)
+                conflicted = conflicted or (ev is not None and ev["eventType"] == "hook_conflict")
+            elif p.get("disposed"):
+                try:
+                    self.write("hook_disposed", p["correlationId"])
+                except HookNotFoundError:
+                    pass
+        for p in items:
+            if p.get("hasCreatedEvent"):
+                continue
+            if p["type"] == "step":
+                self.write(
+                    "step_created",
+                    p["correlationId"],
+                    {"stepName": p["stepName"], "input": payload.wrap_text(p["input"], self.key)},
+                )
+            elif p["type"] == "wait":
+                self.write("wait_created", p["correlationId"], {"resumeAt": _iso_ms(int(p["resumeAt"]))})
+        return conflicted
+
+    def _schedule(self, run: dict, pending: list[dict], executor: StepExecutor, pool: ThreadPoolExecutor, inflight: dict) -> int | None:
+        """Submit every runnable step; returns the earliest future retry time (ms) if any."""
+        now = _now_ms()
+        earliest: int | None = None
+        for p in pending:
+            if p["type"] != "step":
+                continue
+            cid = p["correlationId"]
+            info = self.state.steps.get(cid)
+            if info is None or info["done"] or cid in inflight:
+                continue
+            ra = info["retryAfter"]
+            if ra is not None and ra > now:
+                earliest = ra if earliest is None else min(earliest, ra)
+                continue
+            inflight[cid] = pool.submit(executor.run, run, cid, p["stepName"], self.key)
+        return earliest
+
+    # -- endings ---------------------------------------------------------------------------
+
+    def _complete(self, runtime: Runtime, vm_state: VMState) -> None:
+        output = payload.wrap_text(vm_state.result or "[-1]", self.key)
+        self.write("run_completed", data={"output": output})
+        runtime.finish()
+
+    def _fail(self, runtime: Runtime, error: dict[str, Any]) -> None:
+        text = error.get("error")
+        if text is None:
+            data = payload.encode(
+                payload_error(error.get("name", "Error"), error.get("message", ""), error.get("stack", "")), key=self.key
+            )
+        else:
+            data = payload.wrap_text(text, self.key)
+        self.write(
+            "run_failed",
+            data={
+                "error": data,
+                "errorCode": error.get("code", "USER_ERROR"),
+                "message": error.get("message", ""),
+                "stack": error.get("stack", ""),
+            },
+        )
+        runtime.finish()
+
+
+def payload_error(name: str, message: str, stack: str) -> Any:
+    from wfctl.serde.values import JSError
+
+    return JSError(name=name, message=message, stack=stack)
+
+
+def _runtime_failure(message: str) -> dict[str, Any]:
+    return {"code": "RUNTIME_ERROR", "name": "WorkflowRuntimeError", "message": message, "stack": ""}

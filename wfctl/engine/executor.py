@@ -1,0 +1,183 @@
+"""Running one attempt of a Python step: the reference step lifecycle (workflow-devkit.md §6).
+
+``step_started`` → call the function → ``step_completed`` | ``step_retrying`` | ``step_failed``.
+Every world write tolerates a concurrent writer (conflict = someone else finished it).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import traceback
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from wfctl.engine.app import App, short_name
+from wfctl.engine.registry import StepMetadata, _current
+from wfctl.errors import FatalError, RetryableError
+from wfctl.serde import payload
+from wfctl.serde.values import JSError
+from worlds import World
+from worlds.errors import EntityConflictError, RunExpiredError, TooEarlyError
+
+log = logging.getLogger("wfctl.steps")
+
+
+def retry_delay() -> float:
+    """Delay before retrying a step that raised a plain exception (reference: ~1 s)."""
+    try:
+        return float(os.environ.get("WFCTL_RETRY_DELAY", "1"))
+    except ValueError:
+        return 1.0
+
+
+@dataclass
+class StepOutcome:
+    kind: str  # completed | failed | retry | skipped | gone
+    retry_at: datetime | None = None
+
+
+def _iso(dt: datetime) -> str:
+    return dt.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _parse_iso(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def js_error_from(exc: BaseException) -> JSError:
+    """A Python exception as the structured error the workflow will see."""
+    if isinstance(exc, JSError):
+        return exc
+    name = type(exc).__name__
+    stack = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__)).rstrip()
+    cause = exc.__cause__
+    extra: dict[str, Any] = {}
+    if isinstance(exc, FatalError) or getattr(exc, "fatal", False) is True:
+        name = "FatalError"
+        extra["fatal"] = True
+    if isinstance(exc, RetryableError):
+        name = "RetryableError"
+        extra["retryAfter"] = exc.retry_after
+    return JSError(
+        name=name,
+        message=str(exc),
+        stack=stack,
+        cause=js_error_from(cause) if cause is not None else None,
+        extra=extra,
+    )
+
+
+class StepExecutor:
+    def __init__(self, world: World, app: App) -> None:
+        self.world = world
+        self.app = app
+
+    def run(self, run: dict[str, Any], step_id: str, step_name: str, key: bytes | None) -> StepOutcome:
+        run_id = run["runId"]
+        short = short_name(step_name)
+        sd = self.app.step(step_name)
+        if sd is None:
+            known = ", ".join(sorted(self.app.steps)) or "none"
+            err = JSError(
+                name="FatalError",
+                message=f'Step "{short}" is not registered in this app (steps.py defines: {known})',
+                stack="",
+                extra={"fatal": True},
+            )
+            return self._fail(run_id, step_id, err, key)
+
+        try:
+            started = self.world.create_event(run_id, "step_started", correlation_id=step_id)
+        except TooEarlyError as exc:
+            return StepOutcome("retry", datetime.now(timezone.utc) + timedelta(seconds=exc.retry_after))
+        except EntityConflictError:
+            return StepOutcome("skipped")
+        except RunExpiredError:
+            return StepOutcome("gone")
+        step = started.step or self.world.get_step(run_id, step_id)
+        attempt = int(step.get("attempt", 1))
+
+        if attempt > sd.max_retries + 1 and step.get("error"):
+            err = JSError(
+                name="FatalError",
+                message=f'Step "{short}" exceeded max retries ({attempt - 1} retries)',
+                stack="",
+                extra={"fatal": True},
+            )
+            return self._fail(run_id, step_id, err, key)
+
+        decoded = payload.decode(step["input"], key=key)
+        args = decoded.get("args") if isinstance(decoded, dict) else decoded
+        args = list(args or [])
+        md = StepMetadata(
+            run_id=run_id,
+            workflow_name=run["workflowName"],
+            step_id=step_id,
+            step_name=short,
+            attempt=attempt,
+            started_at=_parse_iso(step.get("startedAt") or step["createdAt"]),
+        )
+        token = _current.set(md)
+        try:
+            if sd.is_async:
+                result = asyncio.run(sd.fn(*args))
+            else:
+                result = sd.fn(*args)
+        except Exception as exc:  # a step failing is data, not a crash of the engine
+            return self._on_error(run_id, step_id, short, sd.max_retries, attempt, exc, key)
+        finally:
+            _current.reset(token)
+
+        try:
+            data = payload.encode(result, key=key, context=f"step {short} returned")
+        except TypeError as exc:
+            err = JSError(name="FatalError", message=str(exc), stack="", extra={"fatal": True})
+            return self._fail(run_id, step_id, err, key)
+        return self._write(run_id, step_id, "step_completed", {"result": data}, StepOutcome("completed"))
+
+    # -- failures --------------------------------------------------------------------
+
+    def _on_error(
+        self, run_id: str, step_id: str, short: str, max_retries: int, attempt: int, exc: Exception, key: bytes | None
+    ) -> StepOutcome:
+        err = js_error_from(exc)
+        if err.name == "FatalError":
+            return self._fail(run_id, step_id, err, key)
+        if attempt >= max_retries + 1:
+            plural = "retry" if max_retries == 1 else "retries"
+            wrapped = JSError(
+                name="FatalError",
+                message=f'Step "{short}" failed after {max_retries} {plural} ({attempt} attempts): {err.message}',
+                stack=err.stack,
+                cause=err,
+                extra={"fatal": True},
+            )
+            return self._fail(run_id, step_id, wrapped, key)
+        if isinstance(exc, RetryableError):
+            at = exc.retry_after
+        else:
+            at = datetime.now(timezone.utc) + timedelta(seconds=retry_delay())
+        log.info("step %s attempt %d failed (%s); retrying at %s", short, attempt, err.message, _iso(at))
+        data = {
+            "error": payload.encode(err, key=key),
+            "stack": err.stack or "",
+            "message": err.message,
+            "retryAfter": _iso(at),
+        }
+        return self._write(run_id, step_id, "step_retrying", data, StepOutcome("retry", at))
+
+    def _fail(self, run_id: str, step_id: str, err: JSError, key: bytes | None) -> StepOutcome:
+        data = {"error": payload.encode(err, key=key), "stack": err.stack or "", "message": err.message}
+        return self._write(run_id, step_id, "step_failed", data, StepOutcome("failed"))
+
+    def _write(self, run_id: str, step_id: str, event_type: str, data: dict[str, Any], outcome: StepOutcome) -> StepOutcome:
+        try:
+            self.world.create_event(run_id, event_type, correlation_id=step_id, event_data=data)
+        except EntityConflictError:
+            return StepOutcome("skipped")
+        except RunExpiredError:
+            return StepOutcome("gone")
+        return outcome

@@ -1,0 +1,545 @@
+// The "workflow" module seen by workflow code, and the in-VM half of the runtime.
+//
+// The host drives this module through four globals (see docs/RUNTIMES.md):
+//   __wf_init(json)  start the named workflow with its input
+//   __wf_feed(json)  append events (already decrypted; payloads are devl text)
+//   __wf_tick()      consume events until one delivers a value (1), the log is exhausted (0),
+//                    or an event is not claimed yet (2); the host drains the job queue between
+//                    ticks, so every delivery is followed by an idle VM, as in the reference's
+//                    macrotask-driven consumer (workflow-devkit.md §5.5–5.7)
+//   __wf_state()     completed / failed / suspended with the pending operations
+// All state lives in this module's heap, so a VM snapshot captures it completely: the replay
+// and snapshot runtimes run exactly this code, one from the start, one from a saved heap.
+
+import { parse, stringify } from "wfctl:devalue";
+import { installDeterminism, monotonicUlid, nanoidFactory, seededRandom } from "wfctl:determinism";
+
+const CONSUMED = 1;
+const FINISHED = 2;
+const NOT_CONSUMED = 0;
+
+const clock = { now: 0, origin: 0 };
+const rng = { impl: seededRandom(""), next: () => rng.impl() };
+installDeterminism(clock, rng);
+
+const S = {
+  workflows: new Map(), // export name -> function
+  ctx: null, // {runId, workflowName, workflowExport, startedAt, encryption}
+  ulid: null,
+  nanoid: null,
+  events: [],
+  idx: 0,
+  callbacks: [], // [{id, fn}] in subscription order
+  subscriptions: 0, // ever-increasing; a blocked event with no new subscription is unclaimed
+  blocked: null, // {idx, subscriptions} when the current event found no taker
+  queue: new Map(), // correlationId -> pending operation (insertion = invocation order)
+  status: "init",
+  result: undefined,
+  failure: null,
+};
+
+// ---------------------------------------------------------------- errors
+
+export class FatalError extends Error {
+  constructor(message, options) {
+    super(message, options);
+    this.name = "FatalError";
+    this.fatal = true;
+  }
+  static is(value) {
+    return !!value && (value.name === "FatalError" || value.fatal === true);
+  }
+}
+
+export class RetryableError extends Error {
+  constructor(message, options = {}) {
+    super(message, options);
+    this.name = "RetryableError";
+    const after = options.retryAfter;
+    this.retryAfter =
+      after === undefined ? new Date(clock.now + 1000) : new Date(resolveTime(after, "retryAfter"));
+  }
+  static is(value) {
+    return !!value && value.name === "RetryableError";
+  }
+}
+
+globalThis[Symbol.for("@workflow/errors//FatalError")] = FatalError;
+globalThis[Symbol.for("@workflow/errors//RetryableError")] = RetryableError;
+
+class WorkflowRuntimeError extends Error {
+  constructor(message, slug) {
+    super(message);
+    this.name = "WorkflowRuntimeError";
+    if (slug) this.slug = slug;
+  }
+}
+
+// ---------------------------------------------------------------- durations
+
+const UNITS = {
+  ms: 1,
+  msec: 1,
+  msecs: 1,
+  millisecond: 1,
+  milliseconds: 1,
+  s: 1000,
+  sec: 1000,
+  secs: 1000,
+  second: 1000,
+  seconds: 1000,
+  m: 60000,
+  min: 60000,
+  mins: 60000,
+  minute: 60000,
+  minutes: 60000,
+  h: 3600000,
+  hr: 3600000,
+  hrs: 3600000,
+  hour: 3600000,
+  hours: 3600000,
+  d: 86400000,
+  day: 86400000,
+  days: 86400000,
+  w: 604800000,
+  week: 604800000,
+  weeks: 604800000,
+  y: 31557600000,
+  yr: 31557600000,
+  yrs: 31557600000,
+  year: 31557600000,
+  years: 31557600000,
+};
+
+function parseDuration(text) {
+  const m = /^\s*(-?\d*\.?\d+)\s*([a-z]*)\s*$/i.exec(text);
+  if (!m) return undefined;
+  const unit = (m[2] || "ms").toLowerCase();
+  if (!(unit in UNITS)) return undefined;
+  return Number(m[1]) * UNITS[unit];
+}
+
+/** Absolute epoch ms for a sleep/retry argument: duration string, ms number or Date. */
+function resolveTime(value, what) {
+  if (typeof value === "number") {
+    if (!Number.isFinite(value) || value < 0) {
+      throw new TypeError(`${what}: expected a non-negative number of milliseconds, got ${value}`);
+    }
+    return clock.now + value;
+  }
+  if (typeof value === "string") {
+    const ms = parseDuration(value);
+    if (ms !== undefined && ms >= 0) return clock.now + ms;
+    const at = Date.parse(value);
+    if (!Number.isNaN(at)) return at;
+    throw new TypeError(`${what}: invalid duration "${value}" (use e.g. "500ms", "10s", "5m", "2h", "1d")`);
+  }
+  if (value instanceof Date) {
+    const at = value.getTime();
+    if (Number.isNaN(at)) throw new TypeError(`${what}: invalid Date`);
+    return at;
+  }
+  throw new TypeError(`${what}: expected a duration string, a number of ms or a Date`);
+}
+
+// ---------------------------------------------------------------- consumer
+
+function subscribe(fn) {
+  S.subscriptions++;
+  S.callbacks.push(fn);
+}
+
+function nextCorrelationId(prefix) {
+  return `${prefix}_${S.ulid(S.ctx.startedAt)}`;
+}
+
+function failWorkflow(error, code) {
+  if (S.status !== "running") return;
+  S.status = "failed";
+  S.failure = { error, code };
+}
+
+function unexpected(kind, cid, ev) {
+  failWorkflow(
+    new WorkflowRuntimeError(
+      `Unexpected event type for ${kind} ${cid}: ${ev.eventType} (corrupted or divergent event log)`,
+      "corrupted-event-log",
+    ),
+    "RUNTIME_ERROR",
+  );
+}
+
+const shortOf = (name) => String(name).slice(String(name).lastIndexOf("//") + 2);
+const clip = (text) => (text.length > 120 ? `${text.slice(0, 117)}...` : text);
+
+/** The log and the code disagree about the call an event belongs to. */
+function diverge(ev, expected, actual) {
+  failWorkflow(
+    new WorkflowRuntimeError(
+      `Divergent event log at event #${S.idx} (${ev.eventType} ${ev.eventId}): the log has ${expected}, the code makes ${actual}`,
+      "corrupted-event-log",
+    ),
+    "RUNTIME_ERROR",
+  );
+  if (S.failure) S.failure.divergence = { index: S.idx, expected, actual };
+}
+
+function decode(text) {
+  return parse(text);
+}
+
+// ---------------------------------------------------------------- primitives
+
+const STEP_PREFIX = "step//./steps//";
+
+/** useStep(name) -> async function scheduling the Python step `name`. */
+export function useStep(name) {
+  if (typeof name !== "string" || !name) throw new TypeError("useStep(name): name must be a non-empty string");
+  const stepName = name.includes("//") ? name : STEP_PREFIX + name;
+  const shortName = stepName.slice(stepName.lastIndexOf("//") + 2);
+  const proxy = {
+    [shortName](...args) {
+      return callStep(stepName, args);
+    },
+  }[shortName];
+  Object.defineProperty(proxy, "stepId", { value: stepName, enumerable: false });
+  return proxy;
+}
+
+function callStep(stepName, args) {
+  const correlationId = nextCorrelationId("step");
+  let input;
+  try {
+    input = stringify({ args, closureVars: undefined, thisVal: undefined });
+  } catch (err) {
+    return Promise.reject(new TypeError(`step ${stepName.slice(stepName.lastIndexOf("//") + 2)}: ${err.message}`));
+  }
+  const item = { type: "step", correlationId, stepName, input, hasCreatedEvent: false };
+  S.queue.set(correlationId, item);
+  return new Promise((resolve, reject) => {
+    subscribe((ev) => {
+      if (ev.correlationId !== correlationId) return NOT_CONSUMED;
+      switch (ev.eventType) {
+        case "step_created":
+          if (ev.d && ev.d.stepName !== undefined && ev.d.stepName !== stepName) {
+            diverge(ev, `step ${shortOf(ev.d.stepName)}`, `step ${shortOf(stepName)}`);
+            return FINISHED;
+          }
+          if (ev.d && ev.d.input !== undefined && ev.d.input !== input) {
+            diverge(ev, `step ${shortOf(stepName)} with input ${clip(ev.d.input)}`, `step ${shortOf(stepName)} with input ${clip(input)}`);
+            return FINISHED;
+          }
+          item.hasCreatedEvent = true;
+          return CONSUMED;
+        case "step_started":
+        case "step_retrying":
+          return CONSUMED;
+        case "step_completed":
+          S.queue.delete(correlationId);
+          deliver(() => resolve(decode(ev.d.result)), reject);
+          return FINISHED;
+        case "step_failed":
+          S.queue.delete(correlationId);
+          deliver(() => reject(decode(ev.d.error)), reject);
+          return FINISHED;
+        default:
+          unexpected("step", correlationId, ev);
+          return FINISHED;
+      }
+    });
+  });
+}
+
+/** A payload that fails to decode rejects the awaiting promise instead of breaking the VM. */
+function deliver(fn, reject) {
+  S.delivered = true;
+  try {
+    fn();
+  } catch (err) {
+    reject(new FatalError(`Failed to hydrate payload: ${err && err.message}`));
+  }
+}
+
+/** sleep(duration | ms | Date): a durable timer. */
+export function sleep(duration) {
+  const resumeAt = resolveTime(duration, "sleep");
+  const correlationId = nextCorrelationId("wait");
+  const item = { type: "wait", correlationId, resumeAt, hasCreatedEvent: false };
+  S.queue.set(correlationId, item);
+  return new Promise((resolve) => {
+    subscribe((ev) => {
+      if (ev.correlationId !== correlationId) return NOT_CONSUMED;
+      if (ev.eventType === "wait_created") {
+        item.hasCreatedEvent = true;
+        if (ev.d && typeof ev.d.resumeAt === "number") item.resumeAt = ev.d.resumeAt; // the log wins
+        return CONSUMED;
+      }
+      if (ev.eventType === "wait_completed") {
+        S.queue.delete(correlationId);
+        S.delivered = true;
+        resolve(undefined);
+        return FINISHED;
+      }
+      unexpected("sleep", correlationId, ev);
+      return FINISHED;
+    });
+  });
+}
+
+/** createHook({token?, metadata?}): a thenable, async-iterable external event source. */
+export function createHook(options = {}) {
+  const correlationId = nextCorrelationId("hook");
+  const token = options.token === undefined ? S.nanoid() : String(options.token);
+  let metadata;
+  if (options.metadata !== undefined) metadata = stringify(options.metadata);
+  const item = { type: "hook", correlationId, token, metadata, hasCreatedEvent: false, disposed: false };
+  S.queue.set(correlationId, item);
+  const buffered = []; // payload texts received before anyone awaited
+  const waiting = []; // {resolve, reject}
+  let conflict = null;
+  let disposedInLog = false;
+
+  subscribe((ev) => {
+    if (ev.correlationId !== correlationId) return NOT_CONSUMED;
+    switch (ev.eventType) {
+      case "hook_created":
+        if (ev.d && ev.d.token !== undefined && ev.d.token !== token) {
+          diverge(ev, `hook with token "${ev.d.token}"`, `hook with token "${token}"`);
+          return FINISHED;
+        }
+        item.hasCreatedEvent = true;
+        return CONSUMED;
+      case "hook_conflict":
+        S.queue.delete(correlationId);
+        conflict = new Error(`Hook token "${token}" is already in use by another workflow`);
+        conflict.name = "HookConflictError";
+        S.delivered = true;
+        for (const w of waiting.splice(0)) w.reject(conflict);
+        return CONSUMED;
+      case "hook_received":
+        if (waiting.length) {
+          const w = waiting.shift();
+          deliver(() => w.resolve(decode(ev.d.payload)), w.reject);
+        } else {
+          buffered.push(ev.d.payload);
+        }
+        return CONSUMED;
+      case "hook_disposed":
+        S.queue.delete(correlationId);
+        disposedInLog = true;
+        return FINISHED;
+      default:
+        unexpected("hook", correlationId, ev);
+        return FINISHED;
+    }
+  });
+
+  const next = () =>
+    new Promise((resolve, reject) => {
+      if (conflict) return reject(conflict);
+      if (buffered.length) {
+        const text = buffered.shift();
+        try {
+          return resolve(decode(text));
+        } catch (err) {
+          return reject(new FatalError(`Failed to hydrate payload: ${err && err.message}`));
+        }
+      }
+      if (item.disposed || disposedInLog) return; // a disposed hook never delivers again
+      waiting.push({ resolve, reject });
+    });
+
+  const dispose = () => {
+    if (item.disposed || disposedInLog) return;
+    item.disposed = true;
+    waiting.length = 0;
+  };
+
+  const hook = {
+    token,
+    then(onFulfilled, onRejected) {
+      return next().then(onFulfilled, onRejected);
+    },
+    [Symbol.asyncIterator]() {
+      return {
+        next: async () => {
+          if (item.disposed || disposedInLog) return { done: true, value: undefined };
+          return { done: false, value: await next() };
+        },
+        return: async () => ({ done: true, value: undefined }),
+      };
+    },
+    dispose,
+  };
+  if (Symbol.dispose) hook[Symbol.dispose] = dispose;
+  return hook;
+}
+
+export function getWorkflowMetadata() {
+  const c = S.ctx;
+  return {
+    workflowName: c.workflowName,
+    workflowRunId: c.runId,
+    workflowStartedAt: new Date(c.startedAt),
+    features: { encryption: !!c.encryption },
+  };
+}
+
+// ---------------------------------------------------------------- sandbox
+
+function forbidden(name, hint) {
+  return function () {
+    throw new WorkflowRuntimeError(
+      `${name} is not available inside a workflow: ${hint}`,
+      "timeout-in-workflow",
+    );
+  };
+}
+for (const name of ["setTimeout", "setInterval", "setImmediate", "clearTimeout", "clearInterval"]) {
+  globalThis[name] = forbidden(name, 'use sleep() from "workflow" for durable timers');
+}
+globalThis.fetch = forbidden("fetch", "do I/O in a Python step");
+for (const name of ["std", "os", "bjson", "scriptArgs", "execArgv"]) delete globalThis[name];
+
+// ---------------------------------------------------------------- host interface
+
+function encodeError(err) {
+  try {
+    return stringify(err);
+  } catch {
+    const e = new Error(String(err && err.message ? err.message : err));
+    return stringify(e);
+  }
+}
+
+function describeError(err) {
+  if (err instanceof Error) return { name: err.name, message: err.message, stack: err.stack || "" };
+  let message;
+  try {
+    message = JSON.stringify(err);
+  } catch {
+    message = String(err);
+  }
+  return { name: "Error", message: String(message), stack: "" };
+}
+
+globalThis.__wf_bind = (namespace) => {
+  for (const [name, value] of Object.entries(namespace)) {
+    if (typeof value === "function") S.workflows.set(name, value);
+  }
+};
+
+globalThis.__wf_workflows = () => JSON.stringify([...S.workflows.keys()]);
+
+globalThis.__wf_init = (json) => {
+  const ctx = JSON.parse(json);
+  S.ctx = ctx;
+  clock.now = ctx.startedAt;
+  clock.origin = ctx.startedAt;
+  rng.impl = seededRandom(`${ctx.runId}:${ctx.workflowName}:${ctx.startedAt}`);
+  S.ulid = monotonicUlid(() => rng.next());
+  S.nanoid = nanoidFactory(() => rng.next());
+  S.status = "running";
+  // run_created / run_started belong to the runtime itself
+  subscribe((ev) =>
+    ev.eventType === "run_created" || ev.eventType === "run_started" ? CONSUMED : NOT_CONSUMED,
+  );
+  const fn = S.workflows.get(ctx.workflowExport);
+  if (!fn) {
+    const known = [...S.workflows.keys()].join(", ") || "none";
+    const e = new Error(`Workflow "${ctx.workflowExport}" is not registered (exported workflows: ${known})`);
+    e.name = "WorkflowNotRegisteredError";
+    failWorkflow(e, "RUNTIME_ERROR");
+    return;
+  }
+  let args;
+  try {
+    args = parse(ctx.input);
+  } catch (err) {
+    failWorkflow(new WorkflowRuntimeError(`cannot decode the run input: ${err.message}`), "RUNTIME_ERROR");
+    return;
+  }
+  if (!Array.isArray(args)) args = [args];
+  let promise;
+  try {
+    promise = Promise.resolve(fn(...args));
+  } catch (err) {
+    promise = Promise.reject(err);
+  }
+  promise.then(
+    (value) => {
+      if (S.status !== "running") return;
+      try {
+        S.result = stringify(value);
+        S.status = "completed";
+      } catch (err) {
+        failWorkflow(new TypeError(`workflow ${ctx.workflowExport} returned a value that cannot be serialized: ${err.message}`), "USER_ERROR");
+      }
+    },
+    (err) => failWorkflow(err, "USER_ERROR"),
+  );
+};
+
+globalThis.__wf_feed = (json) => {
+  for (const ev of JSON.parse(json)) S.events.push(ev);
+};
+
+globalThis.__wf_tick = () => {
+  while (S.idx < S.events.length) {
+    if (S.status !== "running") {
+      S.idx = S.events.length; // a finished workflow ignores the rest of the log
+      return 0;
+    }
+    const ev = S.events[S.idx];
+    clock.now = ev.createdAt;
+    S.delivered = false;
+    let taken = false;
+    for (let i = 0; i < S.callbacks.length; i++) {
+      const r = S.callbacks[i](ev);
+      if (r === NOT_CONSUMED) continue;
+      if (r === FINISHED) S.callbacks.splice(i, 1);
+      taken = true;
+      break;
+    }
+    if (!taken) {
+      if (S.blocked && S.blocked.idx === S.idx && S.blocked.subscriptions === S.subscriptions) {
+        failWorkflow(
+          new WorkflowRuntimeError(
+            `Unconsumed event in event log: eventType=${ev.eventType}, correlationId=${ev.correlationId}, eventId=${ev.eventId} (corrupted or divergent event log: the workflow code never made the call this event belongs to)`,
+            "corrupted-event-log",
+          ),
+          "RUNTIME_ERROR",
+        );
+        S.failure.eventIndex = S.idx;
+        S.failure.eventId = ev.eventId;
+        return 0;
+      }
+      S.blocked = { idx: S.idx, subscriptions: S.subscriptions };
+      return 2;
+    }
+    S.blocked = null;
+    S.idx++;
+    if (S.delivered) return 1;
+  }
+  return 0;
+};
+
+globalThis.__wf_state = () => {
+  if (S.status === "completed") return JSON.stringify({ status: "completed", result: S.result });
+  if (S.status === "failed") {
+    const { error, code, eventIndex, eventId, divergence } = S.failure;
+    return JSON.stringify({
+      status: "failed",
+      code,
+      error: encodeError(error),
+      ...describeError(error),
+      eventIndex,
+      eventId,
+      divergence,
+      pending: [...S.queue.values()].filter((i) => !i.hasCreatedEvent),
+    });
+  }
+  const pending = [];
+  for (const item of S.queue.values()) pending.push(item);
+  return JSON.stringify({ status: "suspended", pending, consumed: S.idx });
+};

@@ -1,0 +1,199 @@
+"""A workflow VM: one QuickJS instance running the in-VM runtime for one run.
+
+This is the only module that speaks the host ↔ VM protocol of ``js/workflow.js``
+(``__wf_init`` / ``__wf_feed`` / ``__wf_tick`` / ``__wf_state``). Both runtimes use it; they
+differ only in where the VM comes from (a fresh template or a saved heap) and which events
+they feed it.
+
+New VMs are restored from a per-process *template*: the heap right after the app bundle was
+evaluated. Booting that way costs a memory copy instead of re-parsing the bundle, and the
+template is also the base image against which snapshots are stored as page deltas.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import struct
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+from wfctl.errors import AppError
+from wfctl.runtime.bundle import ENTRY_NAME, ENTRY_SOURCE, Bundle
+from wfctl.vm import VM, JSException, Snapshot
+
+log = logging.getLogger("wfctl.workflow")
+
+SNAPSHOT_FORMAT = "wfctl-snapshot/1"
+PAGE = 4096
+_MAGIC = b"WFSN"
+
+
+class SnapshotRejected(Exception):
+    """A stored snapshot cannot be used (corrupt, other binary, other code, other format)."""
+
+
+@dataclass
+class VMState:
+    status: str  # "completed" | "failed" | "suspended"
+    result: str | None = None  # devl text of the return value
+    error: dict[str, Any] | None = None  # {code, error (devl text), name, message, stack, eventIndex?}
+    pending: list[dict[str, Any]] = field(default_factory=list)
+    consumed: int = 0
+
+
+def _console(stream: str, text: str) -> None:
+    for line in text.rstrip("\n").splitlines():
+        log.info("[workflow %s] %s", stream, line)
+
+
+class _Template:
+    """The post-bundle heap image of one app, built once per process."""
+
+    def __init__(self, bundle: Bundle) -> None:
+        vm = VM.boot(modules=bundle.resolve, console=_console)
+        try:
+            try:
+                vm.eval_module(ENTRY_SOURCE, ENTRY_NAME)
+                vm.run_jobs()
+            except JSException as exc:
+                raise AppError(f"workflows.js failed to load: {exc}") from exc
+            self.workflows: list[str] = json.loads(vm.call("__wf_workflows") or "[]")
+            self.snapshot: Snapshot = vm.snapshot()
+        finally:
+            vm.close()
+        self.memory = bytes(self.snapshot.memory)
+        self.sha256 = hashlib.sha256(self.memory).hexdigest()
+
+
+_templates: dict[str, _Template] = {}
+_templates_lock = threading.Lock()
+
+
+def template_for(bundle: Bundle) -> _Template:
+    key = bundle.code_hash
+    with _templates_lock:
+        tpl = _templates.get(key)
+        if tpl is None:
+            tpl = _templates[key] = _Template(bundle)
+        return tpl
+
+
+class WorkflowMachine:
+    """A VM positioned somewhere in one run's event log."""
+
+    def __init__(self, bundle: Bundle, vm: VM, consumed: int = 0) -> None:
+        self.bundle = bundle
+        self.vm = vm
+        self.consumed = consumed  # events fed so far (the VM's position in the log)
+
+    # -- creation ------------------------------------------------------------------
+
+    @classmethod
+    def fresh(cls, bundle: Bundle) -> WorkflowMachine:
+        tpl = template_for(bundle)
+        return cls(bundle, VM.restore(tpl.snapshot, modules=bundle.resolve, console=_console))
+
+    def init(self, ctx: dict[str, Any]) -> None:
+        """Start the workflow: ctx = runId, workflowName, workflowExport, startedAt, input, encryption."""
+        self.vm.call("__wf_init", json.dumps(ctx))
+        self.vm.run_jobs()
+
+    # -- driving -------------------------------------------------------------------
+
+    def feed(self, events: list[dict[str, Any]]) -> VMState:
+        """Feed prepared events (see runtime.events) and run the workflow until it is idle."""
+        vm = self.vm
+        if events:
+            vm.call("__wf_feed", json.dumps(events))
+            self.consumed += len(events)
+        vm.run_jobs()
+        while vm.call_int("__wf_tick"):
+            vm.run_jobs()
+        return self.state()
+
+    def state(self) -> VMState:
+        raw = json.loads(self.vm.call("__wf_state") or "{}")
+        status = raw.get("status")
+        if status == "completed":
+            return VMState("completed", result=raw["result"], consumed=self.consumed)
+        if status == "failed":
+            return VMState("failed", error=raw, consumed=self.consumed)
+        return VMState("suspended", pending=raw.get("pending", []), consumed=self.consumed)
+
+    def close(self) -> None:
+        self.vm.close()
+
+    # -- snapshots -----------------------------------------------------------------
+
+    def dump(self) -> bytes:
+        """The heap as 4 KiB page deltas against the app template (uncompressed)."""
+        tpl = template_for(self.bundle)
+        snap = self.vm.snapshot()
+        mem = memoryview(snap.memory)
+        base = tpl.memory
+        pages: list[int] = []
+        chunks: list[bytes] = []
+        for off in range(0, len(mem), PAGE):
+            page = mem[off : off + PAGE]
+            if off + PAGE > len(base) or page != base[off : off + PAGE]:
+                pages.append(off // PAGE)
+                chunks.append(page.tobytes())
+        header = {
+            "format": SNAPSHOT_FORMAT,
+            "codeHash": self.bundle.code_hash,
+            "baseSha256": tpl.sha256,
+            "memoryLength": len(mem),
+            "consumed": self.consumed,
+            "vm": snap.meta,
+            "pages": pages,
+        }
+        head = json.dumps(header, separators=(",", ":")).encode()
+        return _MAGIC + struct.pack(">I", len(head)) + head + b"".join(chunks)
+
+    @staticmethod
+    def read_header(data: bytes) -> dict[str, Any]:
+        if len(data) < 8 or data[:4] != _MAGIC:
+            raise SnapshotRejected("not a wfctl snapshot (bad magic)")
+        (n,) = struct.unpack(">I", data[4:8])
+        try:
+            header = json.loads(data[8 : 8 + n])
+        except ValueError as exc:
+            raise SnapshotRejected("snapshot header is corrupt") from exc
+        if header.get("format") != SNAPSHOT_FORMAT:
+            raise SnapshotRejected(f"snapshot format {header.get('format')!r} is not {SNAPSHOT_FORMAT}")
+        header["_offset"] = 8 + n
+        return header
+
+    @classmethod
+    def load(cls, bundle: Bundle, data: bytes) -> WorkflowMachine:
+        header = cls.read_header(data)
+        if header.get("codeHash") != bundle.code_hash:
+            raise SnapshotRejected("snapshot was taken with different workflow code")
+        tpl = template_for(bundle)
+        if header.get("baseSha256") != tpl.sha256:
+            raise SnapshotRejected("snapshot base image differs from this build's (other wasm or wfctl version)")
+        length = header["memoryLength"]
+        pages = header["pages"]
+        body = memoryview(data)[header["_offset"] :]
+        expected = sum(min(PAGE, length - p * PAGE) for p in pages)
+        if len(body) != expected:
+            raise SnapshotRejected("snapshot is truncated")
+        memory = bytearray(tpl.memory[:length])
+        if len(memory) < length:
+            memory.extend(bytes(length - len(memory)))
+        pos = 0
+        for p in pages:
+            size = min(PAGE, length - p * PAGE)
+            memory[p * PAGE : p * PAGE + size] = body[pos : pos + size]
+            pos += size
+        try:
+            vm = VM.restore(Snapshot(memory=bytes(memory), meta=header["vm"]), modules=bundle.resolve, console=_console)
+        except Exception as exc:  # SnapshotIncompatible and friends
+            raise SnapshotRejected(str(exc)) from exc
+        return cls(bundle, vm, consumed=header.get("consumed", 0))
+
+
+__all__ = ["WorkflowMachine", "VMState", "SnapshotRejected", "JSException", "template_for"]

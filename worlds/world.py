@@ -1,0 +1,201 @@
+"""The World interface: the event store every wfctl layer above it talks to.
+
+Entities and events are plain ``dict`` objects in the reference JSON shape (camelCase keys, see
+``workflow-devkit.md`` §2.1/§2.4), with two in-memory conventions:
+
+- dates are ISO-8601 UTC strings with milliseconds, e.g. ``"2026-11-22T06:42:07.436Z"``;
+- payload fields (``input``, ``output``, ``result``, ``payload``, ``metadata`` and ``error`` where
+  it is serialized data) are ``bytes`` (on disk ``{"__type":"Uint8Array","data":"<base64>"}``).
+"""
+
+from __future__ import annotations
+
+import abc
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+
+
+@dataclass
+class Page:
+    """One page of a listing.
+
+    ``cursor`` is ``"<createdAt ISO>|<id>"`` of the last item (never ``None`` when ``data`` is
+    non-empty, also on the last page); pass it back to get the items strictly after it.
+    ``has_more`` says whether more items existed beyond ``limit`` when the page was read.
+    """
+
+    data: list[dict]
+    cursor: str | None
+    has_more: bool
+
+
+@dataclass
+class EventResult:
+    """What ``create_event`` did: the stored event and the entity it created or changed.
+
+    ``event`` is ``None`` only for an idempotent ``run_started`` (nothing written).
+    """
+
+    event: dict | None
+    run: dict | None = None
+    step: dict | None = None
+    hook: dict | None = None
+    wait: dict | None = None
+
+
+class World(abc.ABC):
+    """Event store for workflow runs.
+
+    **Writes.** Every state change goes through :meth:`create_event`. It validates the event
+    against the run's current state (reference §2.5), assigns ``eventId`` (``evnt_`` + ULID) and
+    ``createdAt``, appends it durably, then updates the entity views. Per run, ``createdAt`` and
+    ``eventId`` are strictly increasing in write order (``createdAt = max(now, last)``), so
+    write order equals the reference sort order (createdAt, then id).
+
+    ``event_data`` per event type (keys the caller passes; payloads are ``bytes``):
+
+    ============== =============================================================================
+    run_created    ``{deploymentId, workflowName, input, executionContext?}``; ``run_id=None``
+                   lets the world generate ``wrun_<ULID>``
+    run_started    none (any given data is dropped from the stored event)
+    run_completed  ``{output}``
+    run_failed     ``{error: bytes, errorCode?: str, message: str, stack?: str}``
+    run_cancelled  none
+    step_created   ``{stepName, input}``
+    step_started   none
+    step_completed ``{result}``
+    step_failed    ``{error: bytes, stack?: str, message: str}``
+    step_retrying  ``{error: bytes, stack?: str, message: str, retryAfter?: ISO str}``
+    hook_created   ``{token, metadata?, isWebhook?}``
+    hook_received  ``{payload}``
+    hook_disposed  none
+    wait_created   ``{resumeAt: ISO str}``
+    wait_completed none
+    ============== =============================================================================
+
+    ``message`` (and ``stack``) of the three error events only feed the entities' plain error
+    objects (step ``error: {message, stack}``, run ``error: {message, stack, code}``); ``message``
+    is *not* stored in the event itself, matching the reference event shape. ``error`` may also be
+    a plain string (then it doubles as the message).
+
+    Rules: ``run_started`` on a running run is idempotent (``EventResult(event=None, run=run)``);
+    ``run_cancelled`` on a cancelled run writes another event; terminal run events delete the
+    run's hooks (and token claims) and waits; ``hook_created`` whose token is held by another live
+    hook stores and returns a ``hook_conflict`` event instead (no error); a second
+    ``step_created``/``wait_created`` for the same correlation id, a second terminal step event,
+    ``wait_completed`` or ``hook_disposed`` raise ``EntityConflictError``.
+
+    **Reads** never create anything; a missing store lists as empty.
+    """
+
+    @abc.abstractmethod
+    def create_event(
+        self,
+        run_id: str | None,
+        event_type: str,
+        *,
+        correlation_id: str | None = None,
+        event_data: dict | None = None,
+    ) -> EventResult:
+        """Validate, append and project one event. Raises ``worlds.errors.*``."""
+
+    @abc.abstractmethod
+    def get_run(self, run_id: str) -> dict:
+        """The run entity. Raises ``RunNotFoundError``."""
+
+    @abc.abstractmethod
+    def list_runs(
+        self,
+        *,
+        workflow_name: str | None = None,
+        status: str | None = None,
+        cursor: str | None = None,
+        limit: int = 20,
+        sort: str = "desc",
+    ) -> Page:
+        """Runs, newest first by default, optionally filtered by workflow name and status."""
+
+    @abc.abstractmethod
+    def list_events(
+        self,
+        run_id: str,
+        *,
+        cursor: str | None = None,
+        limit: int | None = None,
+        sort: str = "asc",
+    ) -> Page:
+        """Events of one run in write order; ``limit=None`` returns all after ``cursor``.
+
+        An unknown run lists as empty.
+        """
+
+    @abc.abstractmethod
+    def get_step(self, run_id: str, step_id: str) -> dict:
+        """The step entity. Raises ``StepNotFoundError``."""
+
+    @abc.abstractmethod
+    def list_steps(
+        self, run_id: str, *, cursor: str | None = None, limit: int = 20, sort: str = "desc"
+    ) -> Page:
+        """Steps of one run, newest first by default."""
+
+    @abc.abstractmethod
+    def get_hook(self, hook_id: str) -> dict:
+        """The live hook entity. Raises ``HookNotFoundError``."""
+
+    @abc.abstractmethod
+    def get_hook_by_token(self, token: str) -> dict:
+        """The live hook holding ``token``. Raises ``HookNotFoundError`` (with ``token``)."""
+
+    @abc.abstractmethod
+    def list_hooks(
+        self,
+        *,
+        run_id: str | None = None,
+        cursor: str | None = None,
+        limit: int = 20,
+        sort: str = "asc",
+    ) -> Page:
+        """Live hooks, oldest first by default, optionally of one run."""
+
+    @abc.abstractmethod
+    def list_waits(self, run_id: str) -> list[dict]:
+        """Open and completed waits of a run (empty once the run is terminal), oldest first."""
+
+    @abc.abstractmethod
+    def save_snapshot(self, run_id: str, data: bytes, *, events_cursor: str | None) -> None:
+        """Store (overwrite) the run's snapshot and the cursor of the last event it includes."""
+
+    @abc.abstractmethod
+    def load_snapshot(self, run_id: str) -> tuple[bytes, dict] | None:
+        """``(data, {"eventsCursor", "createdAt"})`` or ``None`` when there is no snapshot."""
+
+    @abc.abstractmethod
+    def delete_snapshot(self, run_id: str) -> None:
+        """Remove the run's snapshot; idempotent."""
+
+    @abc.abstractmethod
+    def lease(self, run_id: str, *, wait: float | None = 0) -> AbstractContextManager[None]:
+        """Exclusive per-run driving lease (threads and processes), released on exit or death.
+
+        ``wait=0`` raises ``LeaseBusyError`` at once when held elsewhere, ``wait>0`` retries
+        until that many seconds passed, ``None`` blocks until it is free.
+        """
+
+    @abc.abstractmethod
+    def put_blob(self, key: str, data: bytes) -> None:
+        """Store a content-addressed blob under the caller's key (reference tools ignore it)."""
+
+    @abc.abstractmethod
+    def get_blob(self, key: str) -> bytes | None:
+        """The blob stored under ``key`` or ``None``."""
+
+    @abc.abstractmethod
+    def close(self) -> None:
+        """Release in-memory caches; the world is not used afterwards."""
+
+    def __enter__(self) -> World:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
