@@ -12,7 +12,7 @@ from worlds.local.state import RunState
 
 from .conftest import all_json_files, new_run, spawn
 
-ROUNDS = 8
+ROUNDS = 10
 
 
 def assert_all_json_valid(store) -> None:
@@ -64,14 +64,17 @@ def assert_projection_matches_journal(world, store, run_id) -> None:
 
 
 def test_kill_9_writers_mid_write(world, store):
+    """Writers (one or two at once) appending in a tight loop, SIGKILLed at random moments."""
     run_id = new_run(world)
     rng = random.Random(1234)
-    for _ in range(ROUNDS):
-        writer = spawn("churn", str(store), run_id)
-        assert writer.stdout.readline().strip() == "ready"
-        time.sleep(rng.uniform(0.02, 0.3))
-        writer.kill()
-        writer.wait()
+    for round_no in range(ROUNDS):
+        writers = [spawn("churn", str(store), run_id) for _ in range(1 + round_no % 2)]
+        for writer in writers:
+            assert writer.stdout.readline().strip() == "ready"
+        time.sleep(rng.uniform(0.0, 0.15))
+        for writer in writers:
+            writer.kill()
+            writer.wait()
         # every reader works on whatever the crash left
         assert_all_json_valid(store)
         fresh = open_world(store)
@@ -82,13 +85,15 @@ def test_kill_9_writers_mid_write(world, store):
         fresh.list_steps(run_id, limit=10_000)
         fresh.list_hooks(limit=10_000)
         fresh.list_waits(run_id)
-    # the next write rolls the last event forward; then journal and projection agree
-    survivor = open_world(store)
-    survivor.create_event(
-        run_id, "step_created", correlation_id="step_final", event_data={"stepName": "s"}
-    )
-    assert_projection_matches_journal(survivor, store, run_id)
-    assert len(survivor.list_events(run_id).data) > 2 * ROUNDS
+        # the next write rolls the last event forward; then journal and projection agree
+        fresh.create_event(
+            run_id,
+            "step_created",
+            correlation_id=f"step_check_{round_no}",
+            event_data={"stepName": "s"},
+        )
+        assert_projection_matches_journal(fresh, store, run_id)
+    assert len(world.list_events(run_id).data) > 2 * ROUNDS
 
 
 def test_roll_forward_of_a_lost_projection(world, store):

@@ -17,7 +17,8 @@ from wfctl.runtime.base import Runtime
 from wfctl.runtime.bundle import Bundle
 from wfctl.runtime.events import EventFeed, event_cursor
 from wfctl.runtime.machine import SnapshotRejected, VMState, WorkflowMachine
-from wfctl.serde import compress, crypto
+from wfctl.serde.compress import compress, decompress
+from wfctl.serde.crypto import decrypt, encrypt
 from worlds import World
 
 log = logging.getLogger("wfctl.snapshot")
@@ -33,8 +34,8 @@ def checkpoint_every() -> int:
 
 
 def encode_snapshot(raw: bytes, key: bytes | None) -> bytes:
-    data = compress.compress(raw)
-    return crypto.encrypt(data, key) if key else data
+    data = compress(raw)
+    return encrypt(data, key) if key else data
 
 
 def decode_snapshot(data: bytes, key: bytes | None) -> bytes:
@@ -42,11 +43,11 @@ def decode_snapshot(data: bytes, key: bytes | None) -> bytes:
         if key is None:
             raise SnapshotRejected("snapshot is encrypted but no encryption key is available")
         try:
-            data = crypto.decrypt(data, key)
+            data = decrypt(data, key)
         except Exception as exc:
             raise SnapshotRejected(f"snapshot cannot be decrypted ({exc})") from exc
     try:
-        return compress.decompress(data)
+        return decompress(data)
     except Exception as exc:
         raise SnapshotRejected(f"snapshot cannot be decompressed ({exc})") from exc
 
