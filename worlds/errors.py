@@ -11,13 +11,22 @@ from __future__ import annotations
 class WorldError(Exception):
     """A world operation failed; the message says why."""
 
+    default_message = "The world operation failed."
+
+    def __init__(self, message: str | None = None) -> None:
+        super().__init__(message or self.default_message)
+
 
 class EntityConflictError(WorldError):
     """The entity already exists or already reached this state (someone else did it first)."""
 
+    default_message = "The entity already exists or is already in that state."
+
 
 class RunExpiredError(WorldError):
     """The run is already terminal, so this event can no longer be applied."""
+
+    default_message = "The workflow run has already ended."
 
 
 class TooEarlyError(WorldError):
@@ -26,17 +35,21 @@ class TooEarlyError(WorldError):
     ``retry_after`` is the number of seconds (float, > 0) until it may start.
     """
 
-    def __init__(self, message: str, retry_after: float) -> None:
-        super().__init__(message)
-        self.retry_after = retry_after
+    def __init__(self, retry_after: float, message: str | None = None) -> None:
+        self.retry_after = float(retry_after)
+        super().__init__(message or f"Too early: retry in {self.retry_after:.3f} s.")
 
 
 class RunNotFoundError(WorldError):
     """No workflow run with this id exists in the world."""
 
+    default_message = "The workflow run was not found."
+
 
 class StepNotFoundError(WorldError):
     """No step with this id exists in the run."""
+
+    default_message = "The step was not found in this run."
 
 
 class HookNotFoundError(WorldError):
@@ -45,7 +58,9 @@ class HookNotFoundError(WorldError):
     ``token`` is set when the lookup was by token.
     """
 
-    def __init__(self, message: str, token: str | None = None) -> None:
+    default_message = "The hook was not found."
+
+    def __init__(self, message: str | None = None, token: str | None = None) -> None:
         super().__init__(message)
         self.token = token
 
@@ -53,29 +68,39 @@ class HookNotFoundError(WorldError):
 class WaitNotFoundError(WorldError):
     """No wait with this correlation id exists in the run."""
 
+    default_message = "The wait was not found in this run."
+
 
 class UnsafeEntityIdError(WorldError):
     """An id is not a safe single path component (empty, leading '.', '/', '\\' or NUL)."""
+
+    default_message = "The id is not a safe file name part."
 
 
 class RunNotSupportedError(WorldError):
     """The run was written with a spec version this world does not support."""
 
+    default_message = "The workflow run uses a spec version this world does not support."
+
 
 class InvalidTransitionError(WorldError):
     """The event is malformed or not allowed for this run (unknown type, missing field, ...)."""
+
+    default_message = "The event is not valid for this run."
 
 
 class LeaseBusyError(WorldError):
     """Another holder (thread or process) owns the run's driving lease."""
 
+    default_message = "The run's lease is held by another worker."
+
 
 class CorruptDataError(WorldError):
     """A stored file could not be decoded; ``path`` names it."""
 
-    def __init__(self, message: str, path: str) -> None:
-        super().__init__(message)
-        self.path = path
+    def __init__(self, path: str, message: str | None = None) -> None:
+        self.path = str(path)
+        super().__init__(message or f"The stored file {self.path} could not be decoded.")
 
 
 __all__ = [

@@ -161,3 +161,18 @@ def test_hook_with_sleep_final_step(engine, runtime):  # 23
     types = [t for t in event_types(engine, res.run_id) if t in ("hook_received", "step_created")]
     assert types == ["hook_received", "hook_received", "step_created"]
     assert len(step_named(engine, res.run_id, "process_payload")) == 1
+
+
+def test_hook_explicit_dispose_releases_token(engine, runtime):  # 21 (hook.dispose() by hand)
+    token = _token("hook-explicit-dispose", runtime)
+    r1 = engine.start("hookExplicitDisposeWorkflow", [token, "1s"], runtime=runtime, timeout=T)
+    engine.resume_hook(token, {"n": 1}, drive=False)
+    assert engine.drive(r1.run_id, wait=False).status == "running"
+    with pytest.raises(HookNotFoundError):
+        engine.world.get_hook_by_token(token)
+    r2 = engine.start("hookExplicitDisposeWorkflow", [token, "1s"], runtime=runtime, timeout=T)
+    assert r2.status == "running"
+    engine.resume_hook(token, {"n": 2}, timeout=T)
+    engine.drive(r1.run_id, timeout=T)
+    assert assert_completed(engine, r1) == {"payload": {"n": 1}, "disposed": True}
+    assert assert_completed(engine, r2) == {"payload": {"n": 2}, "disposed": True}

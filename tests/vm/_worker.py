@@ -3,12 +3,15 @@
 usage: _worker.py resume SNAP_IN VALUE SNAP_OUT
     restore SNAP_IN, resolve the next pending host call with VALUE (JSON), run the jobs,
     write the new snapshot to SNAP_OUT and print {"pending": [...], "result": ...} as JSON.
+usage: _worker.py determinism CLOCK
+    boot at CLOCK, run a few steps, print the snapshot sha256 after each.
 usage: _worker.py cache-load
     load the compiled module (from the disk cache) and print how it was obtained.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sys
 import time
@@ -32,6 +35,24 @@ def resume(snap_in: str, value: str, snap_out: str) -> None:
     print(json.dumps(out))
 
 
+DETERMINISM_STEPS = [
+    "globalThis.xs = Array.from({length: 4}, () => Math.random());",
+    "globalThis.m = new Map(); for (let i = 0; i < 300; i++) m.set('k' + i, {i, r: Math.random()});",
+    "xs.push(Date.now(), performance.now()); JSON.stringify(xs).length",
+]
+
+
+def determinism(clock: str) -> None:
+    """Boot at CLOCK, run DETERMINISM_STEPS, print the sha256 of the image after each."""
+    vm = VM.boot(clock_ms=int(clock))
+    digests = []
+    for step in DETERMINISM_STEPS:
+        vm.eval(step)
+        digests.append(hashlib.sha256(vm.snapshot().to_bytes()).hexdigest())
+    vm.close()
+    print(json.dumps(digests))
+
+
 def cache_load() -> None:
     from wfctl.vm import loader
 
@@ -48,6 +69,8 @@ if __name__ == "__main__":
     cmd = sys.argv[1]
     if cmd == "resume":
         resume(*sys.argv[2:5])
+    elif cmd == "determinism":
+        determinism(sys.argv[2])
     elif cmd == "cache-load":
         cache_load()
     else:

@@ -40,7 +40,10 @@ def test_eval_results_are_json(vm):  # noqa: F811
     assert vm.eval("true") is True
     assert vm.eval("undefined") is None
     assert vm.eval("null") is None
-    assert vm.eval("({a: [1, 'x', null], b: {c: false}})") == {"a": [1, "x", None], "b": {"c": False}}
+    assert vm.eval("({a: [1, 'x', null], b: {c: false}})") == {
+        "a": [1, "x", None],
+        "b": {"c": False},
+    }
     assert vm.eval("(() => {})") is None
     assert vm.eval("var g = 5; g") == 5 and vm.eval("g") == 5  # global script semantics
 
@@ -126,7 +129,9 @@ def test_run_jobs_settles_promises_and_reports_throwing_jobs(vm):  # noqa: F811
     assert vm.run_jobs() == 3
     assert vm.eval("log") == [1, 3, 2]
     assert vm.run_jobs() == 0
-    vm.eval("queueMicrotask(() => { throw new RangeError('in a job'); }); queueMicrotask(() => log.push(4));")
+    vm.eval(
+        "queueMicrotask(() => { throw new RangeError('in a job'); }); queueMicrotask(() => log.push(4));"
+    )
     with pytest.raises(JSException, match="RangeError: in a job"):
         vm.run_jobs()
     assert vm.run_jobs() == 1  # the remaining job stays queued
@@ -143,9 +148,10 @@ def test_clock_is_host_controlled(vm):  # noqa: F811
 
 
 def test_sandbox_has_no_host_access(vm):  # noqa: F811
-    assert vm.eval("[typeof std, typeof os, typeof print, typeof setTimeout, typeof fetch]") == [
-        "undefined"
-    ] * 5
+    assert (
+        vm.eval("[typeof std, typeof os, typeof print, typeof setTimeout, typeof fetch]")
+        == ["undefined"] * 5
+    )
     vm.eval("globalThis.r = null; import('qjs:std').then(() => r = 'loaded', (e) => r = String(e))")
     vm.run_jobs()
     assert "could not load module 'qjs:std'" in vm.eval("r")
@@ -202,3 +208,25 @@ def test_vms_are_isolated():
 def test_direct_construction_is_refused():
     with pytest.raises(TypeError):
         VM()
+
+
+def test_large_sources_and_results(vm):  # noqa: F811
+    big = "a" * 300_000
+    assert vm.eval(f"'{big}'.length") == 300_000
+    assert vm.eval(f"'{big}'") == big
+    vm.eval("globalThis.rep = (n) => '😀'.repeat(Number(n))")
+    assert vm.call("rep", "50000") == "😀" * 50_000
+
+
+def test_wasi_stdio_is_line_buffered_to_the_console():
+    from wfctl.vm.wasi import WasiState
+
+    got = []
+    st = WasiState(0, lambda stream, text: got.append((stream, text)))
+    st.write(1, b"partial ")
+    assert got == [] and st.dirty
+    st.write(1, b"line\nsecond\n")
+    st.write(2, b"oops \xff")
+    assert got == [("stdout", "partial line"), ("stdout", "second")]
+    st.flush()
+    assert got[-1] == ("stderr", "oops \ufffd") and not st.dirty

@@ -32,7 +32,9 @@ def test_suspended_workflow_resumes_in_other_processes(tmp_path):
     assert out == {"pending": [{"name": "add", "args": [11, 2]}], "result": None, "clock": CLOCK}
 
     # process 3: second resume, completes
-    out = json.loads(run_worker("resume", str(tmp_path / "s2.snap"), "13", str(tmp_path / "s3.snap")))
+    out = json.loads(
+        run_worker("resume", str(tmp_path / "s2.snap"), "13", str(tmp_path / "s3.snap"))
+    )
     assert out["pending"] == []
     assert out["result"] == {"ok": 24}
 
@@ -56,6 +58,23 @@ def test_same_clock_same_random_and_identical_snapshots():
     assert other.eval("Date.now()") == CLOCK + 1
     for v in (a, b, other):
         v.close()
+
+
+def test_boot_is_deterministic_across_paths_and_processes():
+    from . import _worker
+
+    clock = 1_234_567_890_123  # not used elsewhere: the first boot here is a real one
+    digests = []
+    for _ in range(2):  # real boot, then the pristine-image path
+        v = VM.boot(clock_ms=clock)
+        run = []
+        for step in _worker.DETERMINISM_STEPS:
+            v.eval(step)
+            run.append(hashlib.sha256(v.snapshot().to_bytes()).hexdigest())
+        v.close()
+        digests.append(run)
+    assert digests[0] == digests[1]
+    assert json.loads(run_worker("determinism", str(clock))) == digests[0]
 
 
 def test_restored_then_continued_equals_never_stopped():

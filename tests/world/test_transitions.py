@@ -12,6 +12,7 @@ from worlds import (
     InvalidTransitionError,
     RunExpiredError,
     RunNotFoundError,
+    RunNotSupportedError,
     StepNotFoundError,
     TooEarlyError,
     UnsafeEntityIdError,
@@ -490,3 +491,39 @@ def test_event_ids_and_dates_strictly_increase(world):
     ids = [e["eventId"] for e in events]
     assert len(set(ids)) == len(ids) and ids == sorted(ids)
     assert all(e["createdAt"] <= f["createdAt"] for e, f in zip(events, events[1:], strict=False))
+
+
+@pytest.mark.parametrize(
+    ("spec", "kind", "expected"),
+    [
+        (4, "hook_received", RunNotSupportedError),
+        (1, "step_created", InvalidTransitionError),
+        (1, "hook_received", None),  # legacy runs still take hook payloads
+    ],
+)
+def test_spec_versions_of_foreign_runs(tmp_path, spec, kind, expected):
+    """Runs written by other DevKit versions: too new -> RunNotSupportedError; legacy: limited."""
+    import json
+    import shutil
+
+    from worlds import open_world
+
+    from .conftest import GOLDEN
+
+    store = tmp_path / "devkit"
+    shutil.copytree(GOLDEN, store)
+    run_id = "wrun_01M80ZV71E13GC9MERZXMSWXWM"  # pendingApproval: running, one live hook
+    for path in (store / "events").glob(f"{run_id}-*.json"):
+        event = json.loads(path.read_text())
+        if event["eventType"] == "run_created":
+            event["specVersion"] = spec
+            path.write_text(json.dumps(event, indent=2))
+    world = open_world(store)
+    hook_id = world.get_hook_by_token("pending:o2")["hookId"]
+    data = {"payload": b"x"} if kind == "hook_received" else STEP
+    corr = hook_id if kind == "hook_received" else "step_new"
+    if expected is None:
+        assert ev(world, run_id, kind, corr, data).event["eventType"] == kind
+    else:
+        with pytest.raises(expected):
+            ev(world, run_id, kind, corr, data)

@@ -357,18 +357,23 @@ class _Invocation:
 
             retry_at = self._schedule(run, pending, executor, pool, inflight)
             if inflight:
-                timeout = self._until(min([retry_at, *self.state.open_waits.values()], default=None))
+                timeout = self._until(self._next_due(retry_at))
                 done, _ = wait(list(inflight.values()), timeout=timeout, return_when=FIRST_COMPLETED)
                 for cid in [c for c, f in inflight.items() if f in done]:
                     inflight.pop(cid).result()
                 continue
 
-            due = min([t for t in [retry_at, *self.state.open_waits.values()] if t is not None], default=None)
+            due = self._next_due(retry_at)
             if due is not None and self._can_wait_until(due):
                 self._sleep_until(due)
                 continue
             runtime.save()
             return
+
+    def _next_due(self, retry_at: int | None) -> int | None:
+        """The earliest step retry or timer (epoch ms), if any."""
+        times = [t for t in (retry_at, *self.state.open_waits.values()) if t is not None]
+        return min(times, default=None)
 
     def _can_wait_until(self, due_ms: int) -> bool:
         if not self.wait:

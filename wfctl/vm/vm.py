@@ -93,18 +93,23 @@ _IO_INITIAL = 4096
 _PRISTINE_MAX = 4
 _pristine_lock = threading.Lock()
 _monotonic = time.monotonic
+_memmove = ctypes.memmove
+_string_at = ctypes.string_at
+_i64_at = ctypes.c_int64.from_address
+_u32_at = ctypes.c_uint32.from_address
 
 # "    at fn (file:12:5)" / "    at file:12:5" / "    at fn (file:12)"
 _FRAME_RE = re.compile(r"^\s*at (?:.*? \()?(?P<file>.+?):(?P<line>\d+)(?::\d+)?\)?\s*$")
 
 
 def _location(stack: str | None) -> tuple[str | None, int | None]:
-    """File and line of the first frame of a QuickJS ``error.stack``."""
+    """File and line of the first frame of a QuickJS ``error.stack`` (skipping native
+    frames and ``<input>``, the pseudo-file of ``JSON.parse`` errors)."""
     if not stack:
         return None, None
     for ln in stack.splitlines():
         m = _FRAME_RE.match(ln)
-        if m and m["file"] != "native":
+        if m and m["file"] not in ("native", "<input>"):
             return m["file"], int(m["line"])
     return None, None
 
@@ -186,18 +191,39 @@ class VM:
         for log/info/debug, ``"stderr"`` for warn/error/trace; default: the ``wfctl.vm``
         logger).
 
-        Booting restores an in-process "pristine" image (runtime + context just created at
-        this clock), made by a real boot the first time a clock value is seen.
+        The first boot at a given clock in a process is a real one (``_initialize``,
+        ``JS_NewRuntime``, ``JS_NewContext``, handlers, console) and keeps a copy of the
+        resulting "pristine" memory; later boots at that clock restore the copy (an LRU of
+        a few clocks). Both paths give byte-identical guests.
         """
-        snap = _pristine(int(clock_ms))
-        vm = cls._from_snapshot(
-            snap,
+        clock = int(clock_ms)
+        limit = int(memory_limit or 0)
+        snap = _pristine_get(clock)
+        if snap is not None:
+            return cls._from_snapshot(
+                snap,
+                modules=modules,
+                console=console,
+                call_budget_s=call_budget_s,
+                memory_limit=limit,
+                clock_ms=clock,
+            )
+        vm = cls(
+            _token=_TOKEN,
+            clock_ms=clock,
             modules=modules,
             console=console,
             call_budget_s=call_budget_s,
-            memory_limit=memory_limit,
-            clock_ms=int(clock_ms),
+            wasm_cap=_wasm_cap(limit),
         )
+        try:
+            vm._boot_raw()
+            _pristine_put(clock, vm.snapshot())
+            if limit:  # as _from_snapshot does: the pristine image has no limit
+                vm._set_memory_limit(limit)
+        except BaseException:
+            vm.close()
+            raise
         return vm
 
     @classmethod
@@ -290,7 +316,10 @@ class VM:
         elif pages < have:
             raise SnapshotIncompatible("snapshot memory is smaller than a fresh instance's")
         self._refresh_base()
-        src = ctypes.cast(ctypes.c_char_p(snap.memory), ctypes.c_void_p).value or 0
+        mem = snap.memory
+        if not isinstance(mem, bytes):  # bytearray/memoryview: copy_ranges slices it
+            mem = bytes(mem)
+        src = ctypes.cast(ctypes.c_char_p(mem), ctypes.c_void_p).value or 0
         for a, b in snap.copy_ranges(self._rt.data_end):
             ctypes.memmove(self._base + a, src + a, b - a)
         self._rt_ptr = int(meta["rt"])
@@ -405,18 +434,23 @@ class VM:
     def _write_i64(self, addr: int, v: int) -> None:
         ctypes.c_int64.from_address(self._base + addr).value = v
 
+    def _io_reserve(self, total: int) -> None:
+        """Grow the reusable I/O buffer (guest memory, part of the image) to >= total."""
+        cap = self._io_cap
+        while cap < total:
+            cap *= 2
+        p = self.x.realloc(self._io, cap) & MASK32
+        if not p:
+            raise VMOutOfMemory("InternalError", "out of memory")
+        self._io, self._io_cap = p, cap
+        self._refresh_base()
+
     def _io_put(self, *parts: bytes) -> int:
-        """Copy NUL-terminated ``parts`` into the reusable I/O buffer; returns its address."""
+        """Copy NUL-terminated ``parts`` into the reusable I/O buffer; returns its address.
+        Only for top-level calls: host callbacks malloc their own buffers."""
         total = sum(len(p) + 1 for p in parts)
         if total > self._io_cap:
-            cap = self._io_cap
-            while cap < total:
-                cap *= 2
-            p = self.x.realloc(self._io, cap) & MASK32
-            if not p:
-                raise VMOutOfMemory("InternalError", "out of memory")
-            self._io, self._io_cap = p, cap
-            self._refresh_base()
+            self._io_reserve(total)
         addr = self._base + self._io
         for part in parts:
             n = len(part)
@@ -469,6 +503,12 @@ class VM:
                 name = ""
                 try:
                     message = self._str_of(v, free=False) or ""
+                    if message == "[object Object]":  # a thrown plain object: show its JSON
+                        j = x.JS_JSONStringify(self._ctx, v, UNDEFINED, UNDEFINED)
+                        if j >> 32 == TAG_STRING:
+                            message = self._str_of(j, free=True) or message
+                        elif j >> 32 == TAG_EXCEPTION:
+                            x.JS_FreeValue(self._ctx, x.JS_GetException(self._ctx))
                 except JSException:
                     message = "<unprintable thrown value>"
                 stack = None
@@ -492,11 +532,10 @@ class VM:
             x.JS_FreeValue(self._ctx, exc)
 
     def _eval_raw(self, code: str, filename: str, flags: int) -> int:
-        p = self._io_put(
-            code.encode("utf-8", "surrogatepass"), filename.encode("utf-8", "surrogatepass")
-        )
-        n = len(code.encode("utf-8", "surrogatepass"))
-        r = self.x.JS_Eval(self._ctx, p, n, p + n + 1, flags)
+        src = code.encode("utf-8", "surrogatepass")
+        p = self._io_put(src, filename.encode("utf-8", "surrogatepass"))
+        n = len(src)
+        r = self.x.JS_Eval(self._ctx, p, n, p + n + 1, flags)  # needs src[n] == 0
         if r >> 32 == TAG_EXCEPTION:
             raise self._take_exception()
         return r
@@ -616,17 +655,29 @@ class VM:
                 r = self._js_call(ctx, fv, UNDEFINED, 0, 0)
             else:
                 data = arg.encode("utf-8", "surrogatepass")
-                p = self._io_put(data)
-                s = x.JS_NewStringLen(ctx, p, len(data))
+                n = len(data)
+                if n > self._io_cap:
+                    self._io_reserve(n)
+                base = self._base
+                _memmove(base + self._io, data, n)  # JS_NewStringLen takes the length
+                s = x.JS_NewStringLen(ctx, self._io, n)
                 if s >> 32 == TAG_EXCEPTION:
                     raise self._take_exception()
                 argv = self._scratch + S_ARGV
-                ctypes.c_int64.from_address(self._base + argv).value = s
+                _i64_at(base + argv).value = s
                 r = self._js_call(ctx, fv, UNDEFINED, 1, argv)
                 x.JS_FreeValue(ctx, s)
             tag = r >> 32
-            if tag == TAG_STRING:
-                return self._str_of(r, free=True)
+            if tag == TAG_STRING:  # inline _str_of: the common case
+                plen = self._scratch + S_PLEN
+                p = x.JS_ToCStringLen2(ctx, plen, r, 0) & MASK32
+                x.JS_FreeValue(ctx, r)
+                if not p:
+                    raise self._take_exception()
+                base = self._base
+                out = _string_at(base + p, _u32_at(base + plen).value)
+                x.JS_FreeCString(ctx, p)
+                return out.decode("utf-8", "surrogatepass")
             if tag == TAG_EXCEPTION:
                 raise self._take_exception()
             if tag == TAG_UNDEFINED or tag == TAG_NULL:
@@ -746,8 +797,9 @@ class VM:
         }
 
     def _set_memory_limit(self, limit: int) -> None:
-        self.x.JS_SetMemoryLimit(self._rt_ptr, limit & MASK32 if limit > 0 else 0)
-        self._memory_limit = max(0, int(limit))
+        limit = min(max(0, int(limit)), MASK32)  # size_t on wasm32; 0 = no limit
+        self.x.JS_SetMemoryLimit(self._rt_ptr, limit)
+        self._memory_limit = limit
 
     def close(self) -> None:
         """Release the store (and its linear memory). Idempotent."""
@@ -782,23 +834,19 @@ def _wasm_cap(memory_limit: int) -> int | None:
     return min((4 << 30) - WASM_PAGE, memory_limit + memory_limit // 2 + (32 << 20))
 
 
-def _pristine(clock_ms: int) -> Snapshot:
-    """The in-memory image of a VM just booted at ``clock_ms`` (LRU of a few clocks)."""
-    rt = _loader.get_runtime()
-    cache: OrderedDict = rt.pristine
+def _pristine_get(clock_ms: int) -> Snapshot | None:
+    """The in-memory image of a VM just booted at ``clock_ms``, if this process has one."""
+    cache: OrderedDict = _loader.get_runtime().pristine
     with _pristine_lock:
         snap = cache.get(clock_ms)
         if snap is not None:
             cache.move_to_end(clock_ms)
-            return snap
-    vm = VM(_token=_TOKEN, clock_ms=clock_ms, call_budget_s=None)
-    try:
-        vm._boot_raw()
-        snap = vm.snapshot()
-    finally:
-        vm.close()
+        return snap
+
+
+def _pristine_put(clock_ms: int, snap: Snapshot) -> None:
+    cache: OrderedDict = _loader.get_runtime().pristine
     with _pristine_lock:
         cache[clock_ms] = snap
         while len(cache) > _PRISTINE_MAX:
             cache.popitem(last=False)
-    return snap

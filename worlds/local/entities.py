@@ -50,6 +50,15 @@ _RUN_HEAD = (
 )
 
 
+def clone(value: Any) -> Any:
+    """Deep copy of dicts/lists (payload bytes and strings are immutable and shared)."""
+    if isinstance(value, dict):
+        return {k: clone(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [clone(v) for v in value]
+    return value
+
+
 def _compact(fields: dict[str, Any]) -> dict[str, Any]:
     """Drop unset (None) fields: world-local never writes null for an unset key."""
     return {k: v for k, v in fields.items() if v is not None}

@@ -35,12 +35,19 @@ def _revive(obj: dict) -> Any:
 
 def dumps_pretty(value: Any) -> str:
     """2-space JSON as world-local writes entity and event files."""
-    return json.dumps(value, indent=2, ensure_ascii=False, default=_default)
+    return json.dumps(value, indent=2, ensure_ascii=False, allow_nan=False, default=_default)
 
 
 def dumps_compact(value: Any) -> str:
     """Compact JSON (token claims, journal lines)."""
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=_default)
+    return json.dumps(
+        value, separators=(",", ":"), ensure_ascii=False, allow_nan=False, default=_default
+    )
+
+
+def utf8(text: str) -> bytes:
+    """UTF-8 bytes of JSON text; a lone surrogate becomes a ``\\udxxx`` escape like JS writes."""
+    return text.encode("utf-8", "backslashreplace")
 
 
 def loads(text: str | bytes) -> Any:

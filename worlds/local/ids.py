@@ -12,6 +12,8 @@ import threading
 import time
 from datetime import UTC, datetime
 
+from ..errors import UnsafeEntityIdError
+
 ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 _DECODE = {c: i for i, c in enumerate(ALPHABET)}
 _RAND_BITS = 80
@@ -123,3 +125,10 @@ def is_safe_id(value: object) -> bool:
         and "\\" not in value
         and "\0" not in value
     )
+
+
+def require_safe(value: object, what: str) -> str:
+    """``value`` if it is a safe id, else UnsafeEntityIdError."""
+    if not is_safe_id(value):
+        raise UnsafeEntityIdError(f"Unsafe {what} {value!r}: it must be a plain file name part.")
+    return value  # type: ignore[return-value]

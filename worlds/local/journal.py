@@ -19,7 +19,7 @@ import threading
 from collections import OrderedDict
 from pathlib import Path
 
-from .files import dumps_compact, loads
+from .files import dumps_compact, loads, utf8
 from .ids import ms_from_iso
 from .state import RunState
 
@@ -29,7 +29,7 @@ PRIVATE_KEY = "_wfctl"
 
 
 def encode_line(line: dict) -> bytes:
-    return (dumps_compact(line) + "\n").encode("utf-8")
+    return utf8(dumps_compact(line) + "\n")
 
 
 def public_event(line: dict) -> dict:
@@ -43,7 +43,7 @@ class Journal:
     def __init__(self, path: Path, run_id: str) -> None:
         self.path = path
         self.run_id = run_id
-        self._lock = threading.Lock()
+        self.lock = threading.Lock()  # guards the fields below (refresh from any thread)
         self._reset(None)
 
     def _reset(self, inode: int | None) -> None:
@@ -64,7 +64,7 @@ class Journal:
 
     def refresh(self) -> Journal:
         """Fold whatever complete lines were appended since the last refresh."""
-        with self._lock:
+        with self.lock:
             try:
                 fd = os.open(self.path, os.O_RDONLY)
             except (FileNotFoundError, NotADirectoryError):
@@ -97,7 +97,7 @@ class Journal:
     def read(self) -> tuple[list[dict], list[tuple[int, str]]]:
         """Refresh, then a consistent copy of (lines, keys)."""
         self.refresh()
-        with self._lock:
+        with self.lock:
             return list(self.lines), list(self.keys)
 
     def _fold(self, raw: bytes) -> None:

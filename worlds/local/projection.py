@@ -11,7 +11,7 @@ point and roll-forward rebuilds a projection that a crash lost.
 
 from __future__ import annotations
 
-from .files import create_exclusive, dumps_pretty, unlink, write_atomic
+from .files import create_exclusive, dumps_pretty, unlink, utf8, write_atomic
 from .journal import public_event
 from .layout import Layout
 from .state import TERMINAL_RUN_EVENTS, RunState
@@ -24,7 +24,7 @@ class Projector:
         self._claims = claims
 
     def _write(self, path, value) -> None:
-        write_atomic(path, dumps_pretty(value).encode("utf-8"), durable=False)
+        write_atomic(path, utf8(dumps_pretty(value)), durable=False)
 
     def _lock(self, kind: str, name: str) -> None:
         create_exclusive(self._layout.lock_file(kind, name))

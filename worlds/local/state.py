@@ -230,8 +230,8 @@ def _check_step(state: RunState, event_type: str, corr: str, now_ms: int) -> Non
         retry_ms = ms_from_iso(step.get("retryAfter"))
         if retry_ms is not None and retry_ms > now_ms:
             raise TooEarlyError(
-                f'Cannot start step "{corr}": retryAfter has not been reached yet.',
-                retry_after=(retry_ms - now_ms) / 1000.0,
+                (retry_ms - now_ms) / 1000.0,
+                f'Cannot start step "{corr}": its retryAfter has not been reached yet.',
             )
 
 

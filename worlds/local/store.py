@@ -26,15 +26,11 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from ..errors import (
-    CorruptDataError,
     EntityConflictError,
-    HookNotFoundError,
     InvalidTransitionError,
-    RunNotFoundError,
-    StepNotFoundError,
-    UnsafeEntityIdError,
 )
-from ..world import EventResult, Page, World
+from ..world import EventResult, World
+from .entities import clone
 from .files import (
     append_durable,
     dumps_pretty,
@@ -43,14 +39,25 @@ from .files import (
     read_json,
     truncate,
     unlink,
+    utf8,
     write_atomic,
 )
-from .ids import ULIDS, is_safe_id, iso_from_ms, ms_from_iso, now_ms, to_iso, ulid_time_ms
+from .ids import (
+    ULIDS,
+    is_safe_id,
+    iso_from_ms,
+    ms_from_iso,
+    now_ms,
+    require_safe,
+    to_iso,
+    ulid_time_ms,
+)
 from .journal import PRIVATE_KEY, Journal, JournalCache, encode_line, public_event
 from .layout import VERSION_TEXT, Layout
-from .listing import entity_key, paginate, scan_json
+from .listing import scan_json
 from .locks import KeyedThreadLocks, flocked, try_flock
 from .projection import Projector
+from .reads import ReadsMixin
 from .state import (
     ERROR_EVENTS,
     IDEMPOTENT,
@@ -85,24 +92,11 @@ _RUN_ID_PAST_MS = 24 * 3600 * 1000
 _RUN_ID_FUTURE_MS = 5 * 60 * 1000
 
 
-def _safe(value: object, what: str) -> str:
-    if not is_safe_id(value):
-        raise UnsafeEntityIdError(f"Unsafe {what} {value!r}: it must be a plain file name part.")
-    return value  # type: ignore[return-value]
-
-
-def _clone(value):
-    """Deep copy of dicts/lists (payload bytes and strings are immutable and shared)."""
-    if isinstance(value, dict):
-        return {k: _clone(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_clone(v) for v in value]
-    return value
-
-
 def _normalize(event_data: dict | None) -> dict:
     data = {}
     for key, value in (event_data or {}).items():
+        if value is None:
+            continue  # unset: world-local never writes null for a missing field
         if isinstance(value, bytearray | memoryview):
             value = bytes(value)
         data[key] = to_iso(value)
@@ -122,7 +116,7 @@ def _check_run_id_time(run_id: str) -> None:
         )
 
 
-class LocalWorld(World):
+class LocalWorld(ReadsMixin, World):
     """World on a local directory, readable by the DevKit CLI (see module docstring)."""
 
     def __init__(self, data_dir: str | Path) -> None:
@@ -146,9 +140,9 @@ class LocalWorld(World):
         event_data: dict | None = None,
     ) -> EventResult:
         if run_id is not None:
-            _safe(run_id, "run id")
+            require_safe(run_id, "run id")
         if correlation_id is not None:
-            _safe(correlation_id, "correlation id")
+            require_safe(correlation_id, "correlation id")
         data = _normalize(event_data)
         check_request(event_type, run_id, correlation_id, data)
         if event_type == "run_created":
@@ -165,12 +159,12 @@ class LocalWorld(World):
                 raise EntityConflictError(f'Workflow run "{run_id}" already exists.')
             now = max(now_ms(), state.last_created_ms)
             if check(state, event_type, correlation_id, now) == IDEMPOTENT:
-                return EventResult(event=None, run=_clone(state.run))
+                return EventResult(event=None, run=clone(state.run))
             if event_type == "hook_created":
                 line = self._commit_hook_created(journal, correlation_id, data, now)
             else:
                 line = self._build(state, event_type, correlation_id, data, now)
-                self._append(journal, line)
+                self._append(journal, encode_line(line))
             journal.refresh()
             self._projector.project(line, journal.state)
             return self._result(line, journal.state)
@@ -202,6 +196,8 @@ class LocalWorld(World):
     def _commit_hook_created(self, journal: Journal, corr: str, data: dict, now: int) -> dict:
         token = data["token"]
         state = journal.state
+        line = self._build(state, "hook_created", corr, data, now)
+        payload = encode_line(line)  # encode first: a bad payload must fail before the claim
         with self._claims.locked(token):
             claim = self._claims.read(token)
             taken = (
@@ -210,7 +206,6 @@ class LocalWorld(World):
                 and self._claim_is_live(claim, state)
             )
             if taken:
-                line = self._build(state, "hook_created", corr, data, now)
                 # Same envelope, reference key order for hook_conflict (specVersion last).
                 line = {
                     "eventType": "hook_conflict",
@@ -221,10 +216,10 @@ class LocalWorld(World):
                     "createdAt": line["createdAt"],
                     "specVersion": SPEC_VERSION_CURRENT,
                 }
+                payload = encode_line(line)
             else:
                 self._claims.write(token, state.run_id, corr)
-                line = self._build(state, "hook_created", corr, data, now)
-            self._append(journal, line)
+            self._append(journal, payload)
         return line
 
     def _claim_is_live(self, claim: dict, own: RunState) -> bool:
@@ -235,21 +230,21 @@ class LocalWorld(World):
         state = own if owner_run == own.run_id else self._peek_state(owner_run)
         return state is not None and not state.terminal and owner_hook in state.hooks
 
-    def _append(self, journal: Journal, line: dict) -> None:
-        append_durable(journal.path, encode_line(line), durable=self.durable)
+    def _append(self, journal: Journal, payload: bytes) -> None:
+        append_durable(journal.path, payload, durable=self.durable)
 
     def _result(self, line: dict, state: RunState) -> EventResult:
         kind = line["eventType"]
         corr = line.get("correlationId")
-        result = EventResult(event=_clone(public_event(line)))
+        result = EventResult(event=clone(public_event(line)))
         if kind in RUN_EVENTS:
-            result.run = _clone(state.run)
+            result.run = clone(state.run)
         elif kind in STEP_EVENTS:
-            result.step = _clone(state.steps.get(corr))
+            result.step = clone(state.steps.get(corr))
         elif kind == "hook_created":
-            result.hook = _clone(state.hooks.get(corr))
+            result.hook = clone(state.hooks.get(corr))
         elif kind in WAIT_EVENTS:
-            result.wait = _clone(state.waits.get(corr))
+            result.wait = clone(state.waits.get(corr))
         return result
 
     @contextmanager
@@ -316,165 +311,16 @@ class LocalWorld(World):
 
     def reproject_run(self, run_id: str) -> None:
         """Rewrite every reference file of a run from its journal (repair tool)."""
-        _safe(run_id, "run id")
+        require_safe(run_id, "run id")
         self._ensure_store()
         with self._write_lock(run_id):
             journal = self._open_for_write(run_id)
             self._projector.reproject(journal.lines, journal.state)
 
-    # ------------------------------------------------------------------ reads
-
-    def _read_entity(self, path: Path, missing: Exception) -> dict:
-        try:
-            value = read_json(path)
-        except ValueError as exc:
-            raise CorruptDataError(f"{path} is not valid JSON.", str(path)) from exc
-        if value is None:
-            raise missing
-        if not isinstance(value, dict):
-            raise CorruptDataError(f"{path} does not hold an object.", str(path))
-        return value
-
-    def get_run(self, run_id: str) -> dict:
-        _safe(run_id, "run id")
-        return self._read_entity(
-            self.layout.run(run_id), RunNotFoundError(f'Workflow run "{run_id}" not found.')
-        )
-
-    def get_step(self, run_id: str, step_id: str) -> dict:
-        _safe(run_id, "run id")
-        _safe(step_id, "step id")
-        return self._read_entity(
-            self.layout.step(run_id, step_id), StepNotFoundError(f'Step "{step_id}" not found.')
-        )
-
-    def get_hook(self, hook_id: str) -> dict:
-        _safe(hook_id, "hook id")
-        return self._read_entity(
-            self.layout.hook(hook_id), HookNotFoundError(f'Hook "{hook_id}" not found.')
-        )
-
-    def get_hook_by_token(self, token: str) -> dict:
-        claim = self._claims.read(token) if isinstance(token, str) else None
-        if claim is not None and is_safe_id(claim.get("hookId")):
-            try:
-                hook = read_json(self.layout.hook(claim["hookId"]))
-            except ValueError:
-                hook = None
-            if isinstance(hook, dict) and hook.get("token") == token:
-                return hook
-        # No usable claim: scan like world-local's getByToken does.
-        for _, hook in scan_json(self.layout.hooks):
-            if isinstance(hook, dict) and hook.get("token") == token:
-                return hook
-        raise HookNotFoundError(f"No hook holds the token {token!r}.", token=token)
-
-    def list_runs(
-        self,
-        *,
-        workflow_name: str | None = None,
-        status: str | None = None,
-        cursor: str | None = None,
-        limit: int = 20,
-        sort: str = "desc",
-    ) -> Page:
-        items = []
-        for path, run in scan_json(self.layout.runs):
-            key = entity_key(run, "runId") if isinstance(run, dict) else None
-            if key is None or not isinstance(run.get("status"), str):
-                log.warning("Skipping %s: not a workflow run", path)
-                continue
-            if workflow_name is not None and run.get("workflowName") != workflow_name:
-                continue
-            if status is not None and run.get("status") != status:
-                continue
-            items.append((key, run))
-        return paginate(items, id_field="runId", cursor=cursor, limit=limit, sort=sort)
-
-    def list_events(
-        self,
-        run_id: str,
-        *,
-        cursor: str | None = None,
-        limit: int | None = None,
-        sort: str = "asc",
-    ) -> Page:
-        _safe(run_id, "run id")
-        lines, keys = self._journals.get(run_id).read()
-        if not lines and self.layout.run(run_id).exists():
-            lines, keys = self._recover_index(run_id)
-        items = [(key, public_event(line)) for key, line in zip(keys, lines, strict=True)]
-        return paginate(
-            items,
-            id_field="eventId",
-            cursor=cursor,
-            limit=limit,
-            sort=sort,
-            presorted=True,
-            copy=_clone,
-        )
-
-    def _recover_index(self, run_id: str) -> tuple[list[dict], list[tuple[int, str]]]:
-        """Events of a run whose journal is missing: rebuild it (once) or read events/."""
-        journal = self._journals.get(run_id)
-        if journal.refresh().exists:
-            return journal.read()
-        try:
-            with self._write_lock(run_id):
-                if not journal.refresh().exists:
-                    self._rebuild_journal(run_id)
-            return journal.read()
-        except OSError as exc:  # e.g. a read-only store: serve the event files as they are
-            log.warning("Cannot rebuild the journal of %s (%s); reading events/", run_id, exc)
-            lines, _ = self._fold_event_files(run_id)
-            return lines, [(ms_from_iso(e.get("createdAt")) or 0, e["eventId"]) for e in lines]
-
-    def list_steps(
-        self, run_id: str, *, cursor: str | None = None, limit: int = 20, sort: str = "desc"
-    ) -> Page:
-        _safe(run_id, "run id")
-        items = []
-        for path, step in scan_json(self.layout.steps, prefix=f"{run_id}-"):
-            key = entity_key(step, "stepId") if isinstance(step, dict) else None
-            if key is None:
-                log.warning("Skipping %s: not a step", path)
-                continue
-            if step.get("runId") == run_id:
-                items.append((key, step))
-        return paginate(items, id_field="stepId", cursor=cursor, limit=limit, sort=sort)
-
-    def list_hooks(
-        self,
-        *,
-        run_id: str | None = None,
-        cursor: str | None = None,
-        limit: int = 20,
-        sort: str = "asc",
-    ) -> Page:
-        items = []
-        for path, hook in scan_json(self.layout.hooks):
-            key = entity_key(hook, "hookId") if isinstance(hook, dict) else None
-            if key is None:
-                log.warning("Skipping %s: not a hook", path)
-                continue
-            if run_id is None or hook.get("runId") == run_id:
-                items.append((key, hook))
-        return paginate(items, id_field="hookId", cursor=cursor, limit=limit, sort=sort)
-
-    def list_waits(self, run_id: str) -> list[dict]:
-        _safe(run_id, "run id")
-        state = self._peek_state(run_id)
-        if state is None:
-            return []
-        waits = sorted(
-            state.waits.values(), key=lambda w: (ms_from_iso(w.get("createdAt")) or 0, w["waitId"])
-        )
-        return [_clone(w) for w in waits]
-
     # ------------------------------------------------------------------ snapshots, blobs, lease
 
     def save_snapshot(self, run_id: str, data: bytes, *, events_cursor: str | None) -> None:
-        _safe(run_id, "run id")
+        require_safe(run_id, "run id")
         self._ensure_store()
         bin_path, meta_path = self.layout.snapshot(run_id)
         # Metadata goes first and comes back last: a crash in between leaves no metadata, so
@@ -483,10 +329,10 @@ class LocalWorld(World):
             fsync_dir(meta_path.parent)
         write_atomic(bin_path, bytes(data), durable=self.durable)
         meta = {"eventsCursor": events_cursor, "createdAt": iso_from_ms(now_ms())}
-        write_atomic(meta_path, dumps_pretty(meta).encode(), durable=self.durable)
+        write_atomic(meta_path, utf8(dumps_pretty(meta)), durable=self.durable)
 
     def load_snapshot(self, run_id: str) -> tuple[bytes, dict] | None:
-        _safe(run_id, "run id")
+        require_safe(run_id, "run id")
         bin_path, meta_path = self.layout.snapshot(run_id)
         try:
             meta = read_json(meta_path)
@@ -502,14 +348,14 @@ class LocalWorld(World):
         return data, {"eventsCursor": meta.get("eventsCursor"), "createdAt": meta.get("createdAt")}
 
     def delete_snapshot(self, run_id: str) -> None:
-        _safe(run_id, "run id")
+        require_safe(run_id, "run id")
         bin_path, meta_path = self.layout.snapshot(run_id)
         unlink(meta_path)
         unlink(bin_path)
 
     @contextmanager
     def lease(self, run_id: str, *, wait: float | None = 0) -> Iterator[None]:
-        _safe(run_id, "run id")
+        require_safe(run_id, "run id")
         fd = try_flock(self.layout.lease(run_id), wait)
         try:
             yield
@@ -517,7 +363,7 @@ class LocalWorld(World):
             os.close(fd)
 
     def put_blob(self, key: str, data: bytes) -> None:
-        _safe(key, "blob key")
+        require_safe(key, "blob key")
         path = self.layout.blob(key)
         if path.exists():
             return  # content-addressed: same key, same bytes
@@ -525,7 +371,7 @@ class LocalWorld(World):
         write_atomic(path, bytes(data), durable=self.durable)
 
     def get_blob(self, key: str) -> bytes | None:
-        _safe(key, "blob key")
+        require_safe(key, "blob key")
         try:
             return self.layout.blob(key).read_bytes()
         except FileNotFoundError:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from .files import create_exclusive, dumps_compact, read_json, unlink, write_atomic
+from .files import create_exclusive, dumps_compact, read_json, unlink, utf8, write_atomic
 from .layout import Layout
 from .locks import flocked
 
@@ -40,7 +40,7 @@ class TokenClaims:
     def write(self, token: str, run_id: str, hook_id: str) -> None:
         """Claim the token for (run_id, hook_id); caller holds the token lock."""
         path = self._layout.token(token)
-        data = dumps_compact({"token": token, "hookId": hook_id, "runId": run_id}).encode()
+        data = utf8(dumps_compact({"token": token, "hookId": hook_id, "runId": run_id}))
         # Exclusive create when free, like world-local, so a DevKit process sharing the
         # directory (which does not know our flock) still cannot double-claim.
         if create_exclusive(path, data, durable=self._durable):

@@ -162,51 +162,40 @@ export async function promiseRaceStressTestWorkflow(stepMs = 100) {
 }
 
 // ------------------------------------------------------------------ hooks (#15, #19–#23)
-// The reference uses `using hook = createHook(...)`; wfctl workflows dispose explicitly
-// (try/finally), which is what `using` compiles to.
+// As in the reference, `using` disposes the hook (and releases its token) at block exit;
+// QuickJS-NG implements explicit resource management natively.
 
 export async function hookWorkflow(token, customData) {
-  const hook = createHook({ token, metadata: { customData } });
+  using hook = createHook({ token, metadata: { customData } });
   const payloads = [];
-  try {
-    for await (const payload of hook) {
-      payloads.push(payload);
-      if (payload.done) {
-        break;
-      }
+  for await (const payload of hook) {
+    payloads.push(payload);
+    if (payload.done) {
+      break;
     }
-  } finally {
-    hook.dispose();
   }
   return payloads;
 }
 
 export async function hookCleanupTestWorkflow(token, customData) {
-  const hook = createHook({ token, metadata: { customData } });
-  try {
-    const payload = await hook;
-    return {
-      message: payload.message,
-      customData: payload.customData,
-      hookCleanupTestData: "workflow_completed",
-    };
-  } finally {
-    hook.dispose();
-  }
+  using hook = createHook({ token, metadata: { customData } });
+  const payload = await hook;
+  return {
+    message: payload.message,
+    customData: payload.customData,
+    hookCleanupTestData: "workflow_completed",
+  };
 }
 
 export async function hookDisposeTestWorkflow(token, customData, sleepFor = "1s") {
   let message;
   let customDataResult;
   {
-    const hook = createHook({ token, metadata: { customData } });
-    try {
-      const payload = await hook;
-      message = payload.message;
-      customDataResult = payload.customData;
-    } finally {
-      hook.dispose(); // releases the token while this run keeps going
-    }
+    // block scope: the token is released when the block exits, while this run keeps going
+    using hook = createHook({ token, metadata: { customData } });
+    const payload = await hook;
+    message = payload.message;
+    customDataResult = payload.customData;
   }
   await sleep(sleepFor);
   return {
@@ -217,39 +206,44 @@ export async function hookDisposeTestWorkflow(token, customData, sleepFor = "1s"
   };
 }
 
-export async function hookWithSleepWorkflow(token) {
+// the same, disposing by hand instead of with `using`
+export async function hookExplicitDisposeWorkflow(token, sleepFor = "1s") {
   const hook = createHook({ token });
-  void sleep("1d"); // concurrent sleep that never completes during the test
-  const results = [];
+  let payload;
   try {
-    for await (const payload of hook) {
-      const result = await processPayload(payload);
-      results.push(result);
-      if (payload.done) {
-        break;
-      }
-    }
+    payload = await hook;
   } finally {
     hook.dispose();
+  }
+  await sleep(sleepFor);
+  return { payload, disposed: true };
+}
+
+export async function hookWithSleepWorkflow(token) {
+  using hook = createHook({ token });
+  void sleep("1d"); // concurrent sleep that never completes during the test
+  const results = [];
+  for await (const payload of hook) {
+    const result = await processPayload(payload);
+    results.push(result);
+    if (payload.done) {
+      break;
+    }
   }
   return results;
 }
 
 export async function hookWithSleepFinalStepWorkflow(token) {
-  const hook = createHook({ token });
+  using hook = createHook({ token });
   void sleep("1d");
   const seen = [];
   let finalResult = null;
-  try {
-    for await (const payload of hook) {
-      seen.push(payload.id);
-      if (payload.done) {
-        finalResult = await processPayload({ type: "final", id: payload.id });
-        break;
-      }
+  for await (const payload of hook) {
+    seen.push(payload.id);
+    if (payload.done) {
+      finalResult = await processPayload({ type: "final", id: payload.id });
+      break;
     }
-  } finally {
-    hook.dispose();
   }
   return { seen, finalResult };
 }

@@ -1,0 +1,177 @@
+"""Reads: empty stores, listing order and cursors, malformed files, snapshots, blobs."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from worlds import (
+    CorruptDataError,
+    HookNotFoundError,
+    Page,
+    RunNotFoundError,
+    StepNotFoundError,
+    UnsafeEntityIdError,
+    open_world,
+)
+
+from .conftest import new_run
+
+
+@pytest.mark.parametrize("make", [False, True], ids=["missing-dir", "empty-dir"])
+def test_missing_or_empty_store_lists_empty(tmp_path, make):
+    root = tmp_path / "nothing-here"
+    if make:
+        root.mkdir()
+    world = open_world(root)
+    empty = Page(data=[], cursor=None, has_more=False)
+    assert world.list_runs() == empty
+    assert world.list_events("wrun_01M80ZV5GZAM3KWFZ0HHM06WER") == empty
+    assert world.list_steps("wrun_01M80ZV5GZAM3KWFZ0HHM06WER") == empty
+    assert world.list_hooks() == empty
+    assert world.list_waits("wrun_01M80ZV5GZAM3KWFZ0HHM06WER") == []
+    assert world.load_snapshot("wrun_01M80ZV5GZAM3KWFZ0HHM06WER") is None
+    assert world.get_blob("k") is None
+    with pytest.raises(RunNotFoundError):
+        world.get_run("wrun_01M80ZV5GZAM3KWFZ0HHM06WER")
+    with pytest.raises(StepNotFoundError):
+        world.get_step("wrun_x", "step_x")
+    with pytest.raises(HookNotFoundError):
+        world.get_hook("hook_x")
+    with pytest.raises(HookNotFoundError):
+        world.get_hook_by_token("tok")
+    world.delete_snapshot("wrun_x")
+    world.close()
+    assert root.exists() == make
+    if make:
+        assert list(root.iterdir()) == []  # reads created nothing
+
+
+def test_unsafe_ids_are_rejected_on_reads(world):
+    for call in (
+        lambda: world.get_run("../etc"),
+        lambda: world.get_step("wrun_a", "a/b"),
+        lambda: world.get_hook(".hidden"),
+        lambda: world.list_events("x\0y"),
+        lambda: world.save_snapshot("", b"", events_cursor=None),
+        lambda: world.put_blob("../k", b""),
+    ):
+        with pytest.raises(UnsafeEntityIdError):
+            call()
+
+
+def _collect(list_fn, **kw) -> list[dict]:
+    items, cursor = [], None
+    while True:
+        page = list_fn(cursor=cursor, limit=3, **kw)
+        items.extend(page.data)
+        if not page.has_more:
+            assert page.cursor is not None or not page.data
+            return items
+        cursor = page.cursor
+
+
+def test_listing_order_defaults_and_cursors(world):
+    runs = [new_run(world, workflowName=f"workflow//./w//{'ab'[i % 2]}") for i in range(7)]
+    # runs: newest first by default, cursor pages cover everything once
+    assert [r["runId"] for r in _collect(world.list_runs)] == runs[::-1]
+    assert [r["runId"] for r in _collect(world.list_runs, sort="asc")] == runs
+    assert len(world.list_runs().data) == 7 and world.list_runs(limit=2).has_more
+    only_b = world.list_runs(workflow_name="workflow//./w//b").data
+    assert [r["runId"] for r in only_b] == runs[1::2][::-1]
+    world.create_event(runs[0], "run_cancelled")
+    assert [r["runId"] for r in world.list_runs(status="cancelled").data] == [runs[0]]
+
+    run_id = runs[-1]
+    steps = [f"step_{i:02d}" for i in range(8)]
+    for s in steps:
+        world.create_event(run_id, "step_created", correlation_id=s, event_data={"stepName": "s"})
+    assert [s["stepId"] for s in _collect(world.list_steps, run_id=run_id)] == steps[::-1]
+    assert len(world.list_steps(run_id).data) == 8  # default limit 20
+    for i in range(5):
+        world.create_event(
+            run_id, "hook_created", correlation_id=f"hook_{i}", event_data={"token": f"t{i}"}
+        )
+    hooks = _collect(world.list_hooks)
+    assert [h["hookId"] for h in hooks] == [f"hook_{i}" for i in range(5)]  # oldest first
+    assert world.list_hooks(run_id=runs[0]).data == []
+
+    # events: ascending, limit None = all, cursor = strictly after, desc works too
+    events = world.list_events(run_id).data
+    assert len(events) == 2 + 8 + 5
+    assert _collect(world.list_events, run_id=run_id) == events
+    assert _collect(world.list_events, run_id=run_id, sort="desc") == events[::-1]
+    page = world.list_events(run_id, limit=4)
+    assert page.cursor == f"{events[3]['createdAt']}|{events[3]['eventId']}" and page.has_more
+    assert world.list_events(run_id, cursor=page.cursor).data == events[4:]
+    last = world.list_events(run_id, cursor=page.cursor)
+    assert world.list_events(run_id, cursor=last.cursor) == Page(
+        data=[], cursor=None, has_more=False
+    )
+    # returned dicts are copies: mutating them does not change the store
+    events[0]["eventData"]["input"] = b"changed"
+    assert world.list_events(run_id).data[0]["eventData"]["input"] == b"devl[[]]"
+
+
+def test_malformed_files_are_skipped_when_listing(world, store, caplog):
+    run_id = new_run(world)
+    world.create_event(
+        run_id, "step_created", correlation_id="step_a", event_data={"stepName": "s"}
+    )
+    world.create_event(run_id, "hook_created", correlation_id="hook_a", event_data={"token": "t"})
+    (store / "runs" / "wrun_broken.json").write_text('{"runId": "wrun_broken", "sta')
+    (store / "runs" / "index.json").write_text('{"not": "a run"}')
+    (store / "runs" / "wrun_x.json.tmp.01ABC").write_text("{half")
+    (store / "runs" / "wrun_x.bin").write_bytes(b"\0")
+    (store / "runs" / "cache.json").mkdir()
+    (store / "steps" / f"{run_id}-step_b.json").write_text("[1, 2")
+    (store / "hooks" / "hook_b.json").write_text("nope")
+    with caplog.at_level(logging.WARNING, logger="worlds.local"):
+        assert [r["runId"] for r in world.list_runs().data] == [run_id]
+        assert [s["stepId"] for s in world.list_steps(run_id).data] == ["step_a"]
+        assert [h["hookId"] for h in world.list_hooks().data] == ["hook_a"]
+    assert any("wrun_broken" in m for m in caplog.messages)
+    with pytest.raises(CorruptDataError) as info:
+        world.get_run("wrun_broken")
+    assert info.value.path.endswith("wrun_broken.json")
+
+
+def test_snapshots(world, store):
+    run_id = new_run(world)
+    assert world.load_snapshot(run_id) is None
+    world.save_snapshot(run_id, b"\x00state-1", events_cursor=None)
+    data, meta = world.load_snapshot(run_id)
+    assert data == b"\x00state-1" and meta["eventsCursor"] is None and meta["createdAt"]
+    cursor = world.list_events(run_id).cursor
+    world.save_snapshot(run_id, b"state-2", events_cursor=cursor)
+    data, meta = world.load_snapshot(run_id)
+    assert data == b"state-2" and list(meta) == ["eventsCursor", "createdAt"]
+    assert meta["eventsCursor"] == cursor
+    assert (store / "snapshots" / f"{run_id}.bin").read_bytes() == b"state-2"
+    assert (store / "snapshots" / f"{run_id}.json").read_text().startswith('{\n  "eventsCursor"')
+    # a crash between the two writes leaves no metadata -> no snapshot, never a mismatch
+    (store / "snapshots" / f"{run_id}.json").unlink()
+    assert world.load_snapshot(run_id) is None
+    world.delete_snapshot(run_id)
+    world.delete_snapshot(run_id)
+    assert world.load_snapshot(run_id) is None
+    assert not list((store / "snapshots").iterdir())
+
+
+def test_blobs(world, store):
+    assert world.get_blob("sha256-abc") is None
+    world.put_blob("sha256-abc", b"\x01\x02")
+    world.put_blob("sha256-abc", b"\x01\x02")
+    assert world.get_blob("sha256-abc") == b"\x01\x02"
+    assert (store / ".wfctl" / "blobs" / "sha256-abc").read_bytes() == b"\x01\x02"
+
+
+def test_fsync_can_be_turned_off(store, monkeypatch):
+    monkeypatch.setenv("WFCTL_FSYNC", "0")
+    world = open_world(store)
+    assert world.durable is False
+    run_id = new_run(world)
+    assert world.get_run(run_id)["status"] == "running"
+    monkeypatch.setenv("WFCTL_FSYNC", "1")
+    assert open_world(store).durable is True
