@@ -7,12 +7,14 @@ Modes:
   churn <run_id>                           write events in a tight loop until killed
   append <run_id> <count>                  append <count> step_created events
   lease <run_id>                           take the run's lease, print "held", sleep forever
+  tokens <run_id>                          create/dispose hooks on 5 shared tokens until killed
 """
 
 from __future__ import annotations
 
 import json
 import os
+import random
 import sys
 import time
 from pathlib import Path
@@ -115,6 +117,20 @@ def churn(world, run_id: str) -> None:
         i += 1
 
 
+def tokens(world, run_id: str) -> None:
+    rng = random.Random(os.getpid())
+    i = 0
+    while True:
+        hook_id = f"hook_{os.getpid()}_{i}"
+        token = f"tok-{rng.randrange(5)}"
+        r = world.create_event(
+            run_id, "hook_created", correlation_id=hook_id, event_data={"token": token}
+        )
+        if r.event["eventType"] == "hook_created" and rng.random() < 0.7:
+            world.create_event(run_id, "hook_disposed", correlation_id=hook_id)
+        i += 1
+
+
 def main() -> None:
     mode, data_dir, *args = sys.argv[1:]
     world = open_world(Path(data_dir))
@@ -133,6 +149,9 @@ def main() -> None:
                 correlation_id=f"step_{os.getpid()}_{i}",
                 event_data={"stepName": "step//x//f", "input": b"x"},
             )
+    elif mode == "tokens":
+        print("ready", flush=True)
+        tokens(world, args[0])
     elif mode == "lease":
         with world.lease(args[0]):
             print("held", flush=True)

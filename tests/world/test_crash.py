@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 import json
 import random
 import time
@@ -23,7 +24,7 @@ def assert_all_json_valid(store) -> None:
 def journal_state(store, run_id) -> tuple[list[dict], RunState]:
     """An independent fold of the journal file as it is on disk."""
     raw = (store / ".wfctl" / "journal" / f"{run_id}.jsonl").read_bytes()
-    assert raw.endswith(b"\n")
+    raw = raw[: raw.rfind(b"\n") + 1]  # a torn last line is not committed
     lines = [loads(line) for line in raw.splitlines()]
     state = RunState(run_id)
     for line in lines:
@@ -94,6 +95,30 @@ def test_kill_9_writers_mid_write(world, store):
         )
         assert_projection_matches_journal(fresh, store, run_id)
     assert len(world.list_events(run_id).data) > 2 * ROUNDS
+
+
+def test_token_uniqueness_survives_kills(world, store):
+    """4 processes fight over 5 tokens (create/dispose) and are SIGKILLed, several rounds."""
+    runs = [new_run(world) for _ in range(4)]
+    rng = random.Random(99)
+    for _ in range(4):
+        procs = [spawn("tokens", str(store), run_id) for run_id in runs]
+        for p in procs:
+            assert p.stdout.readline().strip() == "ready"
+        time.sleep(rng.uniform(0.05, 0.25))
+        for p in procs:
+            p.kill()
+            p.wait()
+        assert_all_json_valid(store)
+        holders = collections.defaultdict(list)
+        for run_id in runs:
+            _, state = journal_state(store, run_id)
+            for hook in state.hooks.values():
+                holders[hook["token"]].append((run_id, hook["hookId"]))
+        for token, owners in holders.items():
+            assert len(owners) == 1, (token, owners)  # one live hook per token, ever
+            claim = world._claims.read(token)  # claimed before the commit, so never behind
+            assert (claim["runId"], claim["hookId"]) == owners[0]
 
 
 def test_roll_forward_of_a_lost_projection(world, store):

@@ -323,13 +323,21 @@ def test_reads_and_continues_a_devkit_store(tmp_path):
     assert world.get_run(pending)["status"] == "running"
     nap = next(r["runId"] for r in runs if r["workflowName"].endswith("longNap"))
     assert [w["status"] for w in world.list_waits(nap)] == ["waiting"]
+    # the DevKit's live hook still owns its token
+    mine = _run(world)
+    clash = world.create_event(
+        mine, "hook_created", correlation_id="hook_m", event_data={"token": "pending:o2"}
+    )
+    assert clash.event["eventType"] == "hook_conflict"
     # continue the DevKit's run with wfctl
     world.create_event(
         pending, "hook_received", correlation_id=hook["hookId"], event_data={"payload": b"devl[1]"}
     )
     world.create_event(pending, "run_completed", event_data={"output": b"devl[1]"})
     assert world.list_hooks().data == []
-    assert not list((store / "hooks" / "tokens").glob("*.json"))
+    assert world.create_event(
+        mine, "hook_created", correlation_id="hook_m2", event_data={"token": "pending:o2"}
+    ).hook
     with pytest.raises(EntityConflictError):
         world.create_event(FANOUT, "run_completed", event_data={"output": b""})
     # the DevKit's own runs are still listed with their events after our writes

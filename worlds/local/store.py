@@ -166,6 +166,7 @@ class LocalWorld(ReadsMixin, World):
                 line = self._build(state, event_type, correlation_id, data, now)
                 self._append(journal, encode_line(line))
             journal.refresh()
+            assert journal.lines[-1]["eventId"] == line["eventId"], "journal lost our append"
             self._projector.project(line, journal.state)
             return self._result(line, journal.state)
 

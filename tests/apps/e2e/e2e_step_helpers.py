@@ -14,3 +14,17 @@ def throw_helper_error():
 @step(max_retries=0)
 def step_that_throws_from_helper():
     throw_helper_error()
+
+
+@step
+def imported_step_only():
+    """Registered only because steps.py imports this module (catalogue #7): steps.py never
+    names it."""
+    return "imported-step-only-ok"
+
+
+def read_metadata_from_helper():
+    """A module-level helper that reads the running step's metadata (catalogue #66)."""
+    from wfctl import get_step_metadata
+
+    return get_step_metadata()

@@ -44,3 +44,13 @@ def unencodable():
 @step
 def fail_with(message):
     raise FatalError(message)
+
+
+@step
+def echo(value):
+    return value
+
+
+@step
+def big(i):
+    return f"{i}:" + "x" * 5000

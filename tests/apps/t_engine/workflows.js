@@ -109,3 +109,24 @@ export async function raceTimeout(ms) {
   const winner = await Promise.race([slowInc(0, ms), sleep("1h").then(() => "timeout")]);
   return winner;
 }
+
+// replays must see fresh step results even when the workflow mutates them
+const echo = useStep("echo");
+const big = useStep("big");
+
+export async function mutate() {
+  const o = await echo({ n: 1, list: [1] });
+  o.n += 1;
+  o.list.push(2);
+  const p = await inc(o.n);
+  const q = await echo(o);
+  return { o, p, q };
+}
+
+export async function bigResults(n) {
+  let total = 0;
+  for (let i = 0; i < n; i++) {
+    total += (await big(i)).length;
+  }
+  return total;
+}
