@@ -64,7 +64,9 @@ def copy_app(tmp_path: Path) -> Callable[[str], Path]:
     return factory
 
 
-def wfctl_cli(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+def wfctl_cli(
+    *args: str, env: dict[str, str] | None = None, cwd: Path | None = None, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
     """Run the real `wfctl` CLI in a subprocess."""
     full_env = {**os.environ, **(env or {})}
     return subprocess.run(

@@ -6,7 +6,7 @@ engine raises to the CLI, each carrying one clear sentence and an exit code.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 __all__ = [
     "FatalError",
@@ -50,11 +50,11 @@ class RetryableError(Exception):
         retry_after: str | float | int | timedelta | datetime | None = None,
     ) -> None:
         super().__init__(message)
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         if retry_after is None:
             at = now + timedelta(seconds=1)
         elif isinstance(retry_after, datetime):
-            at = retry_after if retry_after.tzinfo else retry_after.replace(tzinfo=timezone.utc)
+            at = retry_after if retry_after.tzinfo else retry_after.replace(tzinfo=UTC)
         elif isinstance(retry_after, timedelta):
             at = now + retry_after
         elif isinstance(retry_after, (int, float)):

@@ -6,6 +6,7 @@ import hashlib
 from collections import Counter
 from datetime import datetime
 
+import pytest
 from e2e_support import (
     assert_completed,
     decode,
@@ -143,3 +144,27 @@ def test_large_payloads(engine, runtime):  # not in the catalogue: 1 MB through 
     }
     echo = step_named(engine, res.run_id, "echo")[0]
     assert decode(echo["output"]) == big
+
+
+def test_imported_step_only(engine, runtime):  # 7 (adapted to Python modules)
+    res = engine.start("importedStepOnlyWorkflow", [], runtime=runtime)
+    assert assert_completed(engine, res) == "imported-step-only-ok"
+
+
+def test_metadata_from_helper(engine, runtime):  # 66
+    res = engine.start("metadataFromHelperWorkflow", ["from-helper"], runtime=runtime)
+    out = assert_completed(engine, res)
+    (step,) = steps(engine, res.run_id)
+    assert out == {
+        "label": "from-helper",
+        "workflowRunId": res.run_id,
+        "stepId": step["stepId"],
+        "attempt": 1,
+    }
+
+
+def test_step_direct_call(engine):  # 67 (adapted: no HTTP route; a step is a plain function)
+    add = engine.app.steps["add"].fn
+    assert add(3, 5) == 8
+    with pytest.raises(RuntimeError, match="outside of a running step"):
+        engine.app.steps["step_with_metadata"].fn()

@@ -67,7 +67,11 @@ def output_of(world: World, run_id: str, key: bytes | None = None) -> Any:
 def _plain(value: Any, masks: tuple[str, ...]) -> Any:
     """A decoded value in a comparable form (errors by name + message, masked strings)."""
     if isinstance(value, JSError):
-        return {"error": value.name, "message": _plain(value.message, masks), "cause": _plain(value.cause, masks)}
+        return {
+            "error": value.name,
+            "message": _plain(value.message, masks),
+            "cause": _plain(value.cause, masks),
+        }
     if isinstance(value, dict):
         return {str(k): _plain(v, masks) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
@@ -124,14 +128,22 @@ def lifecycle_by_correlation(norm: list[tuple]) -> dict[str, list[tuple]]:
 def assert_no_duplicate_creation(world: World, run_id: str) -> None:
     evs = events(world, run_id)
     created = Counter(
-        e["correlationId"] for e in evs if e["eventType"] in ("step_created", "wait_created", "hook_created")
+        e["correlationId"]
+        for e in evs
+        if e["eventType"] in ("step_created", "wait_created", "hook_created")
     )
     dup = {c: n for c, n in created.items() if n > 1}
     assert not dup, f"run {run_id}: duplicated creation events {dup}"
-    terminal = Counter(e["correlationId"] for e in evs if e["eventType"] in ("step_completed", "step_failed"))
+    terminal = Counter(
+        e["correlationId"] for e in evs if e["eventType"] in ("step_completed", "step_failed")
+    )
     dup = {c: n for c, n in terminal.items() if n > 1}
     assert not dup, f"run {run_id}: a step finished twice {dup}"
-    ends = [e["eventType"] for e in evs if e["eventType"] in ("run_completed", "run_failed", "run_cancelled")]
+    ends = [
+        e["eventType"]
+        for e in evs
+        if e["eventType"] in ("run_completed", "run_failed", "run_cancelled")
+    ]
     assert len(ends) <= 1, f"run {run_id}: several terminal events {ends}"
 
 
@@ -269,7 +281,9 @@ def one_json(proc: subprocess.CompletedProcess[str]) -> Any:
     try:
         return json.loads(text)
     except ValueError as exc:
-        raise AssertionError(f"stdout is not one JSON document ({exc}):\n{text}\nstderr:\n{proc.stderr}") from None
+        raise AssertionError(
+            f"stdout is not one JSON document ({exc}):\n{text}\nstderr:\n{proc.stderr}"
+        ) from None
 
 
 def json_lines(proc: subprocess.CompletedProcess[str]) -> list[Any]:

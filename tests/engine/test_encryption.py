@@ -89,26 +89,105 @@ def test_no_secret_in_plaintext_anywhere_on_disk(data_dir, engine_for, monkeypat
 def _seed(cli, data_dir) -> dict[str, str]:
     """A run waiting on a hook and a pending run, both written with KEY_A."""
     env = {"WFCTL_ENCRYPTION_KEY": KEY_A}
-    a = one_json(check_cli(cli("--data-dir", str(data_dir), "start", "waitHook", "tok-key", "5", "--app", str(T_APP), "--json", env=env), 0))
-    b = one_json(check_cli(cli("--data-dir", str(data_dir), "start", "addTen", "5", "--no-wait", "--app", str(T_APP), "--json", env=env), 0))
+    a = one_json(
+        check_cli(
+            cli(
+                "--data-dir",
+                str(data_dir),
+                "start",
+                "waitHook",
+                "tok-key",
+                "5",
+                "--app",
+                str(T_APP),
+                "--json",
+                env=env,
+            ),
+            0,
+        )
+    )
+    b = one_json(
+        check_cli(
+            cli(
+                "--data-dir",
+                str(data_dir),
+                "start",
+                "addTen",
+                "5",
+                "--no-wait",
+                "--app",
+                str(T_APP),
+                "--json",
+                env=env,
+            ),
+            0,
+        )
+    )
     assert a["status"] == "running" and b["status"] == "pending"
     return {"waiting": a["runId"], "pending": b["runId"]}
 
 
 def test_inspect_shows_placeholders_unless_decrypt(cli, data_dir):
     env = {"WFCTL_ENCRYPTION_KEY": KEY_A}
-    run_id = one_json(check_cli(cli("--data-dir", str(data_dir), "start", "addTen", "5", "--app", str(T_APP), "--json", env=env), 0))["runId"]
+    run_id = one_json(
+        check_cli(
+            cli(
+                "--data-dir",
+                str(data_dir),
+                "start",
+                "addTen",
+                "5",
+                "--app",
+                str(T_APP),
+                "--json",
+                env=env,
+            ),
+            0,
+        )
+    )["runId"]
 
-    doc = one_json(check_cli(cli("--data-dir", str(data_dir), "inspect", "run", run_id, "--json", env=env), 0))
+    doc = one_json(
+        check_cli(cli("--data-dir", str(data_dir), "inspect", "run", run_id, "--json", env=env), 0)
+    )
     assert doc["input"] == ENCRYPTED and doc["output"] == ENCRYPTED, doc
-    assert doc["steps"] and all(s["input"] == ENCRYPTED and s["output"] == ENCRYPTED for s in doc["steps"])
+    assert doc["steps"] and all(
+        s["input"] == ENCRYPTED and s["output"] == ENCRYPTED for s in doc["steps"]
+    )
     assert "15" not in str(doc["output"])
 
-    doc = one_json(check_cli(cli("--data-dir", str(data_dir), "inspect", "run", run_id, "--decrypt", "--json", env=env), 0))
+    doc = one_json(
+        check_cli(
+            cli(
+                "--data-dir",
+                str(data_dir),
+                "inspect",
+                "run",
+                run_id,
+                "--decrypt",
+                "--json",
+                env=env,
+            ),
+            0,
+        )
+    )
     assert doc["input"] == [5] and doc["output"] == 15, doc
     assert sorted(s["output"] for s in doc["steps"]) == [7, 10, 15]
 
-    events = one_json(check_cli(cli("--data-dir", str(data_dir), "inspect", "events", run_id, "--decrypt", "--json", env=env), 0))
+    events = one_json(
+        check_cli(
+            cli(
+                "--data-dir",
+                str(data_dir),
+                "inspect",
+                "events",
+                run_id,
+                "--decrypt",
+                "--json",
+                env=env,
+            ),
+            0,
+        )
+    )
     completed = [e for e in events["data"] if e["eventType"] == "run_completed"]
     assert completed[0]["eventData"]["output"] == 15
 
@@ -128,7 +207,9 @@ def test_wrong_or_missing_key_is_one_clear_error_and_writes_nothing(command, key
         "inspect-decrypt": ["inspect", "run", ids["waiting"], "--decrypt"],
     }[command]
     proc = cli("--data-dir", str(data_dir), *args, env=env)
-    assert proc.returncode != 0, f"exit 0 with a {'wrong' if key else 'missing'} key:\n{proc.stdout}\n{proc.stderr}"
+    assert proc.returncode != 0, (
+        f"exit 0 with a {'wrong' if key else 'missing'} key:\n{proc.stdout}\n{proc.stderr}"
+    )
     assert "Traceback" not in proc.stderr
     assert "key" in proc.stderr.lower(), proc.stderr
     assert_unchanged(before, data_dir)
@@ -136,12 +217,16 @@ def test_wrong_or_missing_key_is_one_clear_error_and_writes_nothing(command, key
     assert len(lines) == 1, f"stderr is not one line:\n{proc.stderr}"
 
 
-@pytest.mark.parametrize("bad", ["not base64!!", "c2hvcnQ=", ""], ids=["not-base64", "short", "empty-is-off"])
+@pytest.mark.parametrize(
+    "bad", ["not base64!!", "c2hvcnQ=", ""], ids=["not-base64", "short", "empty-is-off"]
+)
 def test_malformed_key_is_a_usage_error(bad, cli, data_dir):
     _seed(cli, data_dir)
     before = listing(data_dir)
     env = {"WFCTL_ENCRYPTION_KEY": bad}
-    proc = cli("--data-dir", str(data_dir), "start", "addTen", "5", "--app", str(T_APP), "--json", env=env)
+    proc = cli(
+        "--data-dir", str(data_dir), "start", "addTen", "5", "--app", str(T_APP), "--json", env=env
+    )
     if bad == "":
         check_cli(proc, 0)  # empty means "no encryption"
         return

@@ -60,7 +60,10 @@ def test_failed_steps_are_never_memoized(engine_for):
     engine = engine_for()
     res = engine.start("catchFail", [12, 3], runtime="replay")
     out = output_of(engine.world, res.run_id)
-    assert out == {"v": 12, "caught": ["boom 0", "boom 3", "boom 6", "boom 9"]}  # the count is right
+    assert out == {
+        "v": 12,
+        "caught": ["boom 0", "boom 3", "boom 6", "boom 9"],
+    }  # the count is right
     log = engine.world.list_events(res.run_id).data
     kinds = Counter(e["eventType"] for e in log)
     assert kinds["step_failed"] == 4 and kinds["step_completed"] == 12

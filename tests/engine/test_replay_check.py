@@ -19,18 +19,30 @@ def test_replay_all_is_clean_on_the_examples(example, checker, example_runs, cli
     ex = example_runs[example]
     before = listing(ex.data_dir)
     proc = cli(
-        "--data-dir", str(ex.data_dir), "replay", "--all", "--app", str(ex.app), "--runtime", checker, "--json"
+        "--data-dir",
+        str(ex.data_dir),
+        "replay",
+        "--all",
+        "--app",
+        str(ex.app),
+        "--runtime",
+        checker,
+        "--json",
     )
     doc = one_json(check_cli(proc, 0))
     assert doc["ok"] is True, doc
-    assert sorted(r["runId"] for r in doc["runs"]) == sorted(run_id for _, run_id, _ in ex.runs.values())
+    assert sorted(r["runId"] for r in doc["runs"]) == sorted(
+        run_id for _, run_id, _ in ex.runs.values()
+    )
     assert all(r["ok"] for r in doc["runs"]), doc
     assert_unchanged(before, ex.data_dir)
 
 
 def test_replay_human_output(example_runs, cli):
     ex = example_runs["richvalues"]
-    proc = check_cli(cli("--data-dir", str(ex.data_dir), "replay", "--all", "--app", str(ex.app)), 0)
+    proc = check_cli(
+        cli("--data-dir", str(ex.data_dir), "replay", "--all", "--app", str(ex.app)), 0
+    )
     assert "2/2 runs reproduce their logs" in proc.stdout, proc.stdout
 
 
@@ -90,7 +102,11 @@ def test_removed_step_is_a_divergence(copy_app, data_dir, cli, engine_for):
     # same output (15), one step fewer: the log's third step_created is never claimed
     src.write_text(text.replace("const c = await add(b, 5);\n  return c;", "return b + 5;"))
 
-    doc = one_json(check_cli(cli("--data-dir", str(data_dir), "replay", done.run_id, "--app", str(app), "--json"), 1))
+    doc = one_json(
+        check_cli(
+            cli("--data-dir", str(data_dir), "replay", done.run_id, "--app", str(app), "--json"), 1
+        )
+    )
     div = doc["runs"][0]["divergence"]
     assert div["index"] == third_step, div
     assert "add" in div["expected"], div
@@ -99,14 +115,36 @@ def test_removed_step_is_a_divergence(copy_app, data_dir, cli, engine_for):
 @pytest.mark.parametrize("checker", ["replay", "snapshot"])
 def test_replay_of_a_waiting_run(checker, cli, data_dir, engine_for):
     proc = check_cli(
-        cli("--data-dir", str(data_dir), "start", "waitHook", "tok-rw", "5", "--app", str(T_APP), "--json"), 0
+        cli(
+            "--data-dir",
+            str(data_dir),
+            "start",
+            "waitHook",
+            "tok-rw",
+            "5",
+            "--app",
+            str(T_APP),
+            "--json",
+        ),
+        0,
     )
     run_id = one_json(proc)["runId"]
     assert snapshot_path(data_dir, run_id).is_file()
     before = listing(data_dir)
 
     proc = check_cli(
-        cli("--data-dir", str(data_dir), "replay", run_id, "--runtime", checker, "--app", str(T_APP), "--json"), 0
+        cli(
+            "--data-dir",
+            str(data_dir),
+            "replay",
+            run_id,
+            "--runtime",
+            checker,
+            "--app",
+            str(T_APP),
+            "--json",
+        ),
+        0,
     )
     doc = one_json(proc)
     assert doc == {"ok": True, "runs": [{"runId": run_id, "ok": True}]}, doc  # no fallback note
@@ -121,5 +159,27 @@ def test_replay_of_a_waiting_run(checker, cli, data_dir, engine_for):
 
 def test_replay_usage_errors(cli, data_dir):
     check_cli(cli("--data-dir", str(data_dir), "replay", "--app", str(T_APP), "--json"), 2)
-    check_cli(cli("--data-dir", str(data_dir), "replay", "--all", "--runtime", "bogus", "--app", str(T_APP)), 2)
-    check_cli(cli("--data-dir", str(data_dir), "replay", "wrun_01M811WVE6DYZJ2YAS2Q8S4PYM", "--app", str(T_APP)), 3)
+    check_cli(
+        cli(
+            "--data-dir",
+            str(data_dir),
+            "replay",
+            "--all",
+            "--runtime",
+            "bogus",
+            "--app",
+            str(T_APP),
+        ),
+        2,
+    )
+    check_cli(
+        cli(
+            "--data-dir",
+            str(data_dir),
+            "replay",
+            "wrun_01M811WVE6DYZJ2YAS2Q8S4PYM",
+            "--app",
+            str(T_APP),
+        ),
+        3,
+    )

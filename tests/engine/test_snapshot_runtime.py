@@ -31,7 +31,19 @@ WAIT_OUTPUT = {"a": 6, "b": 9, "got": {"n": 3}}  # waitHook(token, 5) resumed wi
 
 def start_waiting(cli, data_dir: Path, token: str, *extra: str, env=None, app: Path = T_APP) -> str:
     proc = check_cli(
-        cli("--data-dir", str(data_dir), "start", "waitHook", token, "5", "--app", str(app), "--json", *extra, env=env),
+        cli(
+            "--data-dir",
+            str(data_dir),
+            "start",
+            "waitHook",
+            token,
+            "5",
+            "--app",
+            str(app),
+            "--json",
+            *extra,
+            env=env,
+        ),
         0,
     )
     doc = one_json(proc)
@@ -49,7 +61,18 @@ def test_hook_resume_in_another_process_restores_the_snapshot(cli, data_dir):
     assert bin_path.with_suffix(".json").is_file()
 
     proc = check_cli(
-        cli("--data-dir", str(data_dir), "hook", "resume", "tok-xproc", '{"n": 3}', "--app", str(T_APP), "--json"), 0
+        cli(
+            "--data-dir",
+            str(data_dir),
+            "hook",
+            "resume",
+            "tok-xproc",
+            '{"n": 3}',
+            "--app",
+            str(T_APP),
+            "--json",
+        ),
+        0,
     )
     doc = one_json(proc)
     assert doc["status"] == "completed", doc
@@ -82,7 +105,11 @@ def test_replay_run_continues_under_snapshot_after_wfctl_snapshot(cli, data_dir,
     run_id = start_waiting(cli, data_dir, "tok-r2s", "--runtime", "replay")
     assert not snapshot_path(data_dir, run_id).exists(), "the replay runtime stores no snapshot"
 
-    built = one_json(check_cli(cli("--data-dir", str(data_dir), "snapshot", run_id, "--app", str(T_APP), "--json"), 0))
+    built = one_json(
+        check_cli(
+            cli("--data-dir", str(data_dir), "snapshot", run_id, "--app", str(T_APP), "--json"), 0
+        )
+    )
     assert built["runId"] == run_id and built["storedBytes"] > 0, built
     assert snapshot_path(data_dir, run_id).is_file()
 
@@ -114,7 +141,15 @@ def test_snapshot_run_continues_under_replay_with_env_cli(cli, data_dir):
     run_id = start_waiting(cli, data_dir, "tok-s2r-cli")
     proc = check_cli(
         cli(
-            "--data-dir", str(data_dir), "hook", "resume", "tok-s2r-cli", '{"n": 3}', "--app", str(T_APP), "--json",
+            "--data-dir",
+            str(data_dir),
+            "hook",
+            "resume",
+            "tok-s2r-cli",
+            '{"n": 3}',
+            "--app",
+            str(T_APP),
+            "--json",
             env={"WORKFLOW_RUNTIME": "replay"},
         ),
         0,
@@ -203,7 +238,19 @@ def test_fallback_note_on_cli_stderr(cli, data_dir):
     """Human output: the fallback is a visible `note:` line on stderr; --json: a notes list."""
     run_id = start_waiting(cli, data_dir, "tok-fb-cli")
     _flip(snapshot_path(data_dir, run_id), 0.5)
-    proc = check_cli(cli("--data-dir", str(data_dir), "hook", "resume", "tok-fb-cli", '{"n": 3}', "--app", str(T_APP)), 0)
+    proc = check_cli(
+        cli(
+            "--data-dir",
+            str(data_dir),
+            "hook",
+            "resume",
+            "tok-fb-cli",
+            '{"n": 3}',
+            "--app",
+            str(T_APP),
+        ),
+        0,
+    )
     notes = [ln for ln in proc.stderr.splitlines() if ln.startswith("note:")]
     assert notes, proc.stderr
     assert run_id in notes[0] and "replay" in proc.stderr
@@ -212,7 +259,20 @@ def test_fallback_note_on_cli_stderr(cli, data_dir):
     run_id = start_waiting(cli, data_dir, "tok-fb-cli2")
     snapshot_path(data_dir, run_id).unlink()
     doc = one_json(
-        check_cli(cli("--data-dir", str(data_dir), "hook", "resume", "tok-fb-cli2", '{"n": 3}', "--app", str(T_APP), "--json"), 0)
+        check_cli(
+            cli(
+                "--data-dir",
+                str(data_dir),
+                "hook",
+                "resume",
+                "tok-fb-cli2",
+                '{"n": 3}',
+                "--app",
+                str(T_APP),
+                "--json",
+            ),
+            0,
+        )
     )
     assert doc["status"] == "completed" and doc["output"] == WAIT_OUTPUT
     assert any("no snapshot" in n for n in doc.get("notes", [])), doc
@@ -224,7 +284,9 @@ def test_fallback_note_on_cli_stderr(cli, data_dir):
 def test_snapshot_show_and_rm(cli, data_dir, engine_for):
     run_id = start_waiting(cli, data_dir, "tok-show")
     bin_path = snapshot_path(data_dir, run_id)
-    doc = one_json(check_cli(cli("--data-dir", str(data_dir), "snapshot", "show", run_id, "--json"), 0))
+    doc = one_json(
+        check_cli(cli("--data-dir", str(data_dir), "snapshot", "show", run_id, "--json"), 0)
+    )
     assert doc["runId"] == run_id
     assert doc["codec"] == "zstd"
     assert doc["encrypted"] is False
@@ -236,14 +298,31 @@ def test_snapshot_show_and_rm(cli, data_dir, engine_for):
     cursors = [event_cursor(e) for e in log]
     assert doc["eventsCursor"] in cursors, doc["eventsCursor"]
     at = cursors.index(doc["eventsCursor"])
-    assert [e["eventType"] for e in log[at + 1 :]] == ["hook_created"], [e["eventType"] for e in log]
+    assert [e["eventType"] for e in log[at + 1 :]] == ["hook_created"], [
+        e["eventType"] for e in log
+    ]
 
-    rm = one_json(check_cli(cli("--data-dir", str(data_dir), "snapshot", "rm", run_id, "--json"), 0))
+    rm = one_json(
+        check_cli(cli("--data-dir", str(data_dir), "snapshot", "rm", run_id, "--json"), 0)
+    )
     assert rm == {"runId": run_id, "deleted": True}
     assert not bin_path.exists() and not bin_path.with_suffix(".json").exists()
     check_cli(cli("--data-dir", str(data_dir), "snapshot", "show", run_id, "--json"), 3)
 
-    proc = check_cli(cli("--data-dir", str(data_dir), "hook", "resume", "tok-show", '{"n": 3}', "--app", str(T_APP), "--json"), 0)
+    proc = check_cli(
+        cli(
+            "--data-dir",
+            str(data_dir),
+            "hook",
+            "resume",
+            "tok-show",
+            '{"n": 3}',
+            "--app",
+            str(T_APP),
+            "--json",
+        ),
+        0,
+    )
     doc = one_json(proc)
     assert doc["status"] == "completed" and doc["output"] == WAIT_OUTPUT
     assert any("no snapshot" in n for n in doc.get("notes", [])), doc
@@ -252,7 +331,11 @@ def test_snapshot_show_and_rm(cli, data_dir, engine_for):
 def test_snapshot_show_encrypted(cli, data_dir):
     env = {"WFCTL_ENCRYPTION_KEY": KEY_A}
     run_id = start_waiting(cli, data_dir, "tok-show-enc", env=env)
-    doc = one_json(check_cli(cli("--data-dir", str(data_dir), "snapshot", "show", run_id, "--json", env=env), 0))
+    doc = one_json(
+        check_cli(
+            cli("--data-dir", str(data_dir), "snapshot", "show", run_id, "--json", env=env), 0
+        )
+    )
     assert doc["encrypted"] is True
     assert doc["codec"] == "zstd"
     assert doc["storedBytes"] == snapshot_path(data_dir, run_id).stat().st_size
@@ -285,7 +368,15 @@ def test_examples_same_log_and_output_under_both_runtimes(example, example_runs)
     try:
         _, snap_id, snap_masks = ex.runs["snapshot"]
         _, replay_id, replay_masks = ex.runs["replay"]
-        _assert_same_log(world, snap_id, world, replay_id, snap_masks, replay_masks, concurrent=example == "fanout")
+        _assert_same_log(
+            world,
+            snap_id,
+            world,
+            replay_id,
+            snap_masks,
+            replay_masks,
+            concurrent=example == "fanout",
+        )
         ends = []
         for run_id, masks in ((snap_id, snap_masks), (replay_id, replay_masks)):
             norm = normalized_events(world, run_id, masks=masks)
@@ -315,7 +406,9 @@ def test_fixtures_same_log_and_output_under_both_runtimes(workflow, engine_for):
     engine = engine_for()
     ids = {}
     for rt in ("snapshot", "replay"):
-        res = engine.start(workflow, [a.format(rt=rt) if isinstance(a, str) else a for a in args], runtime=rt)
+        res = engine.start(
+            workflow, [a.format(rt=rt) if isinstance(a, str) else a for a in args], runtime=rt
+        )
         if hook:
             assert res.status == "running"
             res = engine.resume_hook(hook[0].format(rt=rt), hook[1])
@@ -326,7 +419,14 @@ def test_fixtures_same_log_and_output_under_both_runtimes(workflow, engine_for):
             assert output_of(engine.world, res.run_id) == expected
         ids[rt] = res.run_id
     masks = {rt: (f"tok-eq-{rt}",) for rt in ids}
-    _assert_same_log(engine.world, ids["snapshot"], engine.world, ids["replay"], masks["snapshot"], masks["replay"])
+    _assert_same_log(
+        engine.world,
+        ids["snapshot"],
+        engine.world,
+        ids["replay"],
+        masks["snapshot"],
+        masks["replay"],
+    )
 
 
 def test_concurrent_fixture_same_log_under_both_runtimes(engine_for):

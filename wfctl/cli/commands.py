@@ -35,20 +35,32 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
 )
-inspect_app = typer.Typer(help="List and show runs, steps, events, hooks and sleeps.", no_args_is_help=True)
+inspect_app = typer.Typer(
+    help="List and show runs, steps, events, hooks and sleeps.", no_args_is_help=True
+)
 hook_app = typer.Typer(help="Deliver payloads to hooks.", no_args_is_help=True)
 app.add_typer(inspect_app, name="inspect")
 app.add_typer(hook_app, name="hook")
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
-AppOpt = Annotated[Path | None, typer.Option("--app", help="App directory (default: $WFCTL_APP or .).")]
-DecryptOpt = Annotated[bool, typer.Option("--decrypt", help="Decrypt payloads with WFCTL_ENCRYPTION_KEY.")]
+AppOpt = Annotated[
+    Path | None, typer.Option("--app", help="App directory (default: $WFCTL_APP or .).")
+]
+DecryptOpt = Annotated[
+    bool, typer.Option("--decrypt", help="Decrypt payloads with WFCTL_ENCRYPTION_KEY.")
+]
 
 
 @app.callback()
 def main_options(
     ctx: typer.Context,
-    data_dir: Annotated[Path | None, typer.Option("--data-dir", help="Data directory (default: $WORKFLOW_LOCAL_DATA_DIR or ./.workflow-data).")] = None,
+    data_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--data-dir",
+            help="Data directory (default: $WORKFLOW_LOCAL_DATA_DIR or ./.workflow-data).",
+        ),
+    ] = None,
     json_out: JsonOpt = False,
     debug: Annotated[bool, typer.Option("--debug", help="Verbose logs and tracebacks.")] = False,
 ) -> None:
@@ -68,7 +80,8 @@ def _run_summary(engine: Engine, res: RunResult, *, decrypt: bool = True) -> dic
     out: dict[str, Any] = {
         "runId": run["runId"],
         "workflowName": short_name(run["workflowName"]),
-        "runtime": res.stats.get("runtime") or (run.get("executionContext") or {}).get("workflowRuntime"),
+        "runtime": res.stats.get("runtime")
+        or (run.get("executionContext") or {}).get("workflowRuntime"),
         "status": run["status"],
     }
     if run["status"] == "completed":
@@ -86,16 +99,24 @@ def _print_run_result(st: CliState, summary: dict[str, Any]) -> None:
         emit_json(summary)
         return
     con = st.out
-    con.print(f"run {summary['runId']}  {summary['workflowName']}  {render.status_text(summary['status'])}  (runtime: {summary['runtime']})")
+    con.print(
+        f"run {summary['runId']}  {summary['workflowName']}  {render.status_text(summary['status'])}  (runtime: {summary['runtime']})"
+    )
     for note in summary.get("notes", []):
         st.err.print(f"note: {note}", markup=False)
     if "output" in summary:
-        con.print_json(data=summary["output"]) if summary["output"] is not None else con.print("output: null")
+        con.print_json(data=summary["output"]) if summary["output"] is not None else con.print(
+            "output: null"
+        )
     if "error" in summary:
         err = summary["error"] or {}
-        con.print(f"[red]{err.get('name', 'Error')}: {err.get('message', '')}[/] ({err.get('errorCode', '')})")
+        con.print(
+            f"[red]{err.get('name', 'Error')}: {err.get('message', '')}[/] ({err.get('errorCode', '')})"
+        )
     if summary["status"] == "running":
-        con.print("the run is waiting (on a hook or a timer); `wfctl hook resume` or `wfctl worker` continues it")
+        con.print(
+            "the run is waiting (on a hook or a timer); `wfctl hook resume` or `wfctl worker` continues it"
+        )
 
 
 def _exit_for_status(status: str) -> None:
@@ -110,13 +131,26 @@ def _exit_for_status(status: str) -> None:
 def start(
     ctx: typer.Context,
     workflow: Annotated[str, typer.Argument(help="Exported workflow function of workflows.js.")],
-    args: Annotated[list[str] | None, typer.Argument(help="Arguments: JSON values; bare words are strings.")] = None,
+    args: Annotated[
+        list[str] | None, typer.Argument(help="Arguments: JSON values; bare words are strings.")
+    ] = None,
     app_dir: AppOpt = None,
-    input_json: Annotated[str | None, typer.Option("--input", help="All arguments as one JSON array.")] = None,
-    runtime: Annotated[str | None, typer.Option("--runtime", help="snapshot (default) or replay.")] = None,
-    wait: Annotated[bool, typer.Option("--wait/--no-wait", help="Drive the run here (default) or only create it.")] = True,
-    timeout: Annotated[float | None, typer.Option("--timeout", help="Stop waiting for timers after S seconds.")] = None,
-    run_id: Annotated[str | None, typer.Option("--run-id", help="Use this run id (wrun_<ULID>).")] = None,
+    input_json: Annotated[
+        str | None, typer.Option("--input", help="All arguments as one JSON array.")
+    ] = None,
+    runtime: Annotated[
+        str | None, typer.Option("--runtime", help="snapshot (default) or replay.")
+    ] = None,
+    wait: Annotated[
+        bool,
+        typer.Option("--wait/--no-wait", help="Drive the run here (default) or only create it."),
+    ] = True,
+    timeout: Annotated[
+        float | None, typer.Option("--timeout", help="Stop waiting for timers after S seconds.")
+    ] = None,
+    run_id: Annotated[
+        str | None, typer.Option("--run-id", help="Use this run id (wrun_<ULID>).")
+    ] = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Create a run and drive it in this process."""
@@ -124,13 +158,19 @@ def start(
     with guarded(st):
         if input_json is not None and args:
             raise UsageError("give the arguments either as ARGs or with --input, not both")
-        values = parse_json(input_json, "--input") if input_json is not None else [parse_arg(a) for a in args or []]
+        values = (
+            parse_json(input_json, "--input")
+            if input_json is not None
+            else [parse_arg(a) for a in args or []]
+        )
         if not isinstance(values, list):
             raise UsageError("--input must be a JSON array of arguments")
         if timeout is not None and timeout < 0:
             raise UsageError("--timeout must be a non-negative number of seconds")
         engine = _engine(st, app_dir)
-        res = engine.start(workflow, values, runtime=runtime, run_id=run_id, wait=wait, timeout=timeout)
+        res = engine.start(
+            workflow, values, runtime=runtime, run_id=run_id, wait=wait, timeout=timeout
+        )
         summary = _run_summary(engine, res)
     _print_run_result(st, summary)
     _exit_for_status(summary["status"])
@@ -156,10 +196,22 @@ def inspect_runs(
     """List runs, newest first."""
     st = merge_json(ctx, json_out)
     with guarded(st):
-        if status is not None and status not in ("pending", "running", "completed", "failed", "cancelled"):
-            raise UsageError(f"unknown status {status!r} (pending, running, completed, failed, cancelled)")
+        if status is not None and status not in (
+            "pending",
+            "running",
+            "completed",
+            "failed",
+            "cancelled",
+        ):
+            raise UsageError(
+                f"unknown status {status!r} (pending, running, completed, failed, cancelled)"
+            )
         engine = _engine(st, None, need_app=False)
-        wf = None if workflow is None else (workflow if "//" in workflow else f"workflow//./workflows//{workflow}")
+        wf = (
+            None
+            if workflow is None
+            else (workflow if "//" in workflow else f"workflow//./workflows//{workflow}")
+        )
         page = engine.world.list_runs(workflow_name=wf, status=status, cursor=cursor, limit=limit)
         items = [entity_json(r, engine.run_key(r["runId"]), decrypt=decrypt) for r in page.data]
     if st.json:
@@ -169,7 +221,9 @@ def inspect_runs(
 
 
 @inspect_app.command("run")
-def inspect_run(ctx: typer.Context, run_id: str, decrypt: DecryptOpt = False, json_out: JsonOpt = False) -> None:
+def inspect_run(
+    ctx: typer.Context, run_id: str, decrypt: DecryptOpt = False, json_out: JsonOpt = False
+) -> None:
     """One run: status, input, output or error, timings, steps, event count, snapshot size."""
     st = merge_json(ctx, json_out)
     with guarded(st):
@@ -189,7 +243,9 @@ def inspect_run(ctx: typer.Context, run_id: str, decrypt: DecryptOpt = False, js
         emit_json(doc)
         return
     con = st.out
-    con.print(f"[bold]{doc['runId']}[/]  {short_name(doc['workflowName'])}  {render.status_text(doc['status'])}")
+    con.print(
+        f"[bold]{doc['runId']}[/]  {short_name(doc['workflowName'])}  {render.status_text(doc['status'])}"
+    )
     for k in ("createdAt", "startedAt", "completedAt"):
         if doc.get(k):
             con.print(f"  {k}: {doc[k]}")
@@ -214,7 +270,9 @@ def _all_steps(engine: Engine, run_id: str) -> list[dict[str, Any]]:
 
 
 @inspect_app.command("steps")
-def inspect_steps(ctx: typer.Context, run_id: str, decrypt: DecryptOpt = False, json_out: JsonOpt = False) -> None:
+def inspect_steps(
+    ctx: typer.Context, run_id: str, decrypt: DecryptOpt = False, json_out: JsonOpt = False
+) -> None:
     """The steps of a run."""
     st = merge_json(ctx, json_out)
     with guarded(st):
@@ -229,7 +287,9 @@ def inspect_steps(ctx: typer.Context, run_id: str, decrypt: DecryptOpt = False, 
 
 
 @inspect_app.command("events")
-def inspect_events(ctx: typer.Context, run_id: str, decrypt: DecryptOpt = False, json_out: JsonOpt = False) -> None:
+def inspect_events(
+    ctx: typer.Context, run_id: str, decrypt: DecryptOpt = False, json_out: JsonOpt = False
+) -> None:
     """The event log of a run, oldest first."""
     st = merge_json(ctx, json_out)
     with guarded(st):
@@ -302,7 +362,9 @@ def replay(
     ctx: typer.Context,
     run_ids: Annotated[list[str] | None, typer.Argument(help="Runs to check.")] = None,
     all_runs: Annotated[bool, typer.Option("--all", help="Check every stored run.")] = False,
-    runtime: Annotated[str, typer.Option("--runtime", help="replay (fresh VM) or snapshot (stored heap + delta).")] = "replay",
+    runtime: Annotated[
+        str, typer.Option("--runtime", help="replay (fresh VM) or snapshot (stored heap + delta).")
+    ] = "replay",
     app_dir: AppOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
@@ -346,7 +408,9 @@ def replay(
                 st.out.print(f"[green]ok[/]        {r.run_id}")
             else:
                 d = r.divergence or {}
-                st.out.print(f"[red]diverged[/]  {r.run_id} at event #{d.get('index')} ({d.get('eventId', '')})")
+                st.out.print(
+                    f"[red]diverged[/]  {r.run_id} at event #{d.get('index')} ({d.get('eventId', '')})"
+                )
                 st.out.print(f"          expected: {d.get('expected')}", markup=False)
                 st.out.print(f"          actual:   {d.get('actual')}", markup=False)
             for n in r.notes:
@@ -373,7 +437,12 @@ def _all_run_ids(engine: Engine) -> list[str]:
 @app.command(context_settings={"allow_extra_args": False})
 def snapshot(
     ctx: typer.Context,
-    words: Annotated[list[str], typer.Argument(metavar="[show|rm] RUN_ID", help="RUN_ID to (re)build; show RUN_ID; rm RUN_ID.")],
+    words: Annotated[
+        list[str],
+        typer.Argument(
+            metavar="[show|rm] RUN_ID", help="RUN_ID to (re)build; show RUN_ID; rm RUN_ID."
+        ),
+    ],
     app_dir: AppOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
@@ -387,7 +456,9 @@ def snapshot(
         elif len(words) == 2 and words[0] in ("show", "rm"):
             action, run_id = words
         else:
-            raise UsageError("usage: wfctl snapshot RUN_ID | snapshot show RUN_ID | snapshot rm RUN_ID")
+            raise UsageError(
+                "usage: wfctl snapshot RUN_ID | snapshot show RUN_ID | snapshot rm RUN_ID"
+            )
         if action == "build":
             doc = snapshots.build(_engine(st, app_dir), run_id)
         elif action == "show":
@@ -410,7 +481,9 @@ def hook_resume(
     token: str,
     payload_json: Annotated[str | None, typer.Argument(metavar="[PAYLOAD_JSON]")] = None,
     app_dir: AppOpt = None,
-    no_drive: Annotated[bool, typer.Option("--no-drive", help="Only record the payload; leave the run to a worker.")] = False,
+    no_drive: Annotated[
+        bool, typer.Option("--no-drive", help="Only record the payload; leave the run to a worker.")
+    ] = False,
     json_out: JsonOpt = False,
 ) -> None:
     """Deliver a payload to the hook holding TOKEN and drive its run."""
@@ -440,9 +513,16 @@ def cancel(ctx: typer.Context, run_id: str, json_out: JsonOpt = False) -> None:
 @app.command()
 def worker(
     ctx: typer.Context,
-    until_idle: Annotated[bool, typer.Option("--until-idle", help="Exit when no run has work due.")] = False,
-    concurrency: Annotated[int, typer.Option("--concurrency", min=1, help="Runs driven at once.")] = 4,
-    grace: Annotated[float, typer.Option("--grace", min=0, help="Wait in-process for timers due within S seconds.")] = 5.0,
+    until_idle: Annotated[
+        bool, typer.Option("--until-idle", help="Exit when no run has work due.")
+    ] = False,
+    concurrency: Annotated[
+        int, typer.Option("--concurrency", min=1, help="Runs driven at once.")
+    ] = 4,
+    grace: Annotated[
+        float,
+        typer.Option("--grace", min=0, help="Wait in-process for timers due within S seconds."),
+    ] = 5.0,
     app_dir: AppOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
@@ -459,6 +539,10 @@ def worker(
 
     with guarded(st):
         engine = _engine(st, app_dir)
-        total = run_worker(engine, until_idle=until_idle, concurrency=concurrency, grace=grace, on_pass=report)
+        total = run_worker(
+            engine, until_idle=until_idle, concurrency=concurrency, grace=grace, on_pass=report
+        )
     if not st.json:
-        st.out.print(f"worker idle: drove {total.driven} run invocation(s), wrote {total.events} event(s)")
+        st.out.print(
+            f"worker idle: drove {total.driven} run invocation(s), wrote {total.events} event(s)"
+        )

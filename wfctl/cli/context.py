@@ -112,7 +112,10 @@ def guarded(st: CliState) -> Iterator[None]:
         if st.debug:
             traceback.print_exc()
         if mapped is None:
-            st.err.print(f"error: internal error: {type(exc).__name__}: {exc} (rerun with --debug for details)", markup=False)
+            st.err.print(
+                f"error: internal error: {type(exc).__name__}: {exc} (rerun with --debug for details)",
+                markup=False,
+            )
             raise typer.Exit(EXIT_FAILED) from None
         code, message = mapped
         st.err.print(f"error: {message}", markup=False)
@@ -136,7 +139,7 @@ def parse_arg(text: str) -> Any:
     try:
         return json.loads(text)
     except ValueError:
-        if text[:1] in "{[\"" or text.strip() in ("", "-"):
+        if text[:1] in '{["' or text.strip() in ("", "-"):
             raise UsageError(f"malformed JSON argument: {text!r}") from None
         return text
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import base64
 import math
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from wfctl.serde import payload
@@ -34,7 +34,7 @@ def to_json(value: Any, _seen: set[int] | None = None) -> Any:
             return "Infinity" if value > 0 else "-Infinity"
         return value
     if isinstance(value, datetime):
-        return value.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        return value.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
     if isinstance(value, (bytes, bytearray, memoryview)):
         return base64.b64encode(bytes(value)).decode()
     if id(value) in seen:
@@ -49,7 +49,9 @@ def to_json(value: Any, _seen: set[int] | None = None) -> Any:
         for k, v in (value.extra or {}).items():
             out.setdefault(k, to_json(v, seen))
         return out
-    if isinstance(value, JSMap) or (isinstance(value, dict) and not all(isinstance(k, str) for k in value)):
+    if isinstance(value, JSMap) or (
+        isinstance(value, dict) and not all(isinstance(k, str) for k in value)
+    ):
         if all(isinstance(k, str) for k in value):
             return {k: to_json(v, seen) for k, v in value.items()}
         return [[to_json(k, seen), to_json(v, seen)] for k, v in value.items()]
@@ -93,7 +95,9 @@ def entity_json(entity: dict[str, Any], key: bytes | None, *, decrypt: bool) -> 
     return out
 
 
-def error_json(run: dict[str, Any], events: list[dict[str, Any]], key: bytes | None, *, decrypt: bool) -> dict[str, Any] | None:
+def error_json(
+    run: dict[str, Any], events: list[dict[str, Any]], key: bytes | None, *, decrypt: bool
+) -> dict[str, Any] | None:
     """The run's error as {name, message, stack?, cause?, errorCode?}, from its run_failed event."""
     if run.get("status") != "failed":
         return None

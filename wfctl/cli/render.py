@@ -40,7 +40,13 @@ def table(console: Console, title: str, columns: list[str], rows: list[list[Any]
 
 def runs_table(console: Console, runs: list[dict[str, Any]]) -> None:
     rows = [
-        [r["runId"], short_name(r.get("workflowName", "?")), status_text(r["status"]), r.get("createdAt", ""), r.get("completedAt", "")]
+        [
+            r["runId"],
+            short_name(r.get("workflowName", "?")),
+            status_text(r["status"]),
+            r.get("createdAt", ""),
+            r.get("completedAt", ""),
+        ]
         for r in runs
     ]
     table(console, "Runs", ["runId", "workflow", "status", "createdAt", "completedAt"], rows)
@@ -48,14 +54,25 @@ def runs_table(console: Console, runs: list[dict[str, Any]]) -> None:
 
 def steps_table(console: Console, steps: list[dict[str, Any]]) -> None:
     rows = [
-        [s["stepId"], short_name(s.get("stepName", "?")), status_text(s["status"]), str(s.get("attempt", 0)), s.get("startedAt", ""), s.get("completedAt", "")]
+        [
+            s["stepId"],
+            short_name(s.get("stepName", "?")),
+            status_text(s["status"]),
+            str(s.get("attempt", 0)),
+            s.get("startedAt", ""),
+            s.get("completedAt", ""),
+        ]
         for s in steps
     ]
-    table(console, "Steps", ["stepId", "step", "status", "attempt", "startedAt", "completedAt"], rows)
+    table(
+        console, "Steps", ["stepId", "step", "status", "attempt", "startedAt", "completedAt"], rows
+    )
 
 
 def events_table(console: Console, events: list[dict[str, Any]]) -> None:
-    rows = [[e["eventId"], e["eventType"], e.get("correlationId", ""), e["createdAt"]] for e in events]
+    rows = [
+        [e["eventId"], e["eventType"], e.get("correlationId", ""), e["createdAt"]] for e in events
+    ]
     table(console, "Events", ["eventId", "eventType", "correlationId", "createdAt"], rows)
 
 
@@ -65,5 +82,8 @@ def hooks_table(console: Console, hooks: list[dict[str, Any]]) -> None:
 
 
 def sleeps_table(console: Console, sleeps: list[dict[str, Any]]) -> None:
-    rows = [[s["correlationId"], s.get("resumeAt", ""), s.get("completedAt") or "waiting"] for s in sleeps]
+    rows = [
+        [s["correlationId"], s.get("resumeAt", ""), s.get("completedAt") or "waiting"]
+        for s in sleeps
+    ]
     table(console, "Sleeps", ["waitId", "resumeAt", "completedAt"], rows)

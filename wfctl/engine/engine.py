@@ -18,7 +18,7 @@ import os
 import time
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from ulid import ULID
@@ -118,11 +118,17 @@ def _now_ms() -> int:
 
 
 def _iso_ms(ms: int) -> str:
-    return datetime.fromtimestamp(ms / 1000, timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return (
+        datetime.fromtimestamp(ms / 1000, UTC)
+        .isoformat(timespec="milliseconds")
+        .replace("+00:00", "Z")
+    )
 
 
 class Engine:
-    def __init__(self, world: World, app: App | None = None, *, concurrency: int | None = None) -> None:
+    def __init__(
+        self, world: World, app: App | None = None, *, concurrency: int | None = None
+    ) -> None:
         self.world = world
         self.app = app
         self.concurrency = concurrency or step_concurrency()
@@ -190,7 +196,12 @@ class Engine:
         return self.drive(run_id, wait=True, timeout=timeout)
 
     def drive(
-        self, run_id: str, *, wait: bool = True, timeout: float | None = None, lease_wait: float | None = 30.0
+        self,
+        run_id: str,
+        *,
+        wait: bool = True,
+        timeout: float | None = None,
+        lease_wait: float | None = 30.0,
     ) -> RunResult:
         run = self.get_run(run_id)
         if run["status"] in TERMINAL_STATUSES:
@@ -199,13 +210,18 @@ class Engine:
             lease = self.world.lease(run_id, wait=lease_wait)
             lease.__enter__()
         except LeaseBusyError:
-            return RunResult(self.world.get_run(run_id), notes=[f"run {run_id} is being driven by another process"])
+            return RunResult(
+                self.world.get_run(run_id),
+                notes=[f"run {run_id} is being driven by another process"],
+            )
         try:
             return _Invocation(self, run_id, wait=wait, timeout=timeout).run()
         finally:
             lease.__exit__(None, None, None)
 
-    def resume_hook(self, token: str, value: Any, *, drive: bool = True, timeout: float | None = None) -> RunResult:
+    def resume_hook(
+        self, token: str, value: Any, *, drive: bool = True, timeout: float | None = None
+    ) -> RunResult:
         try:
             hook = self.world.get_hook_by_token(token)
         except HookNotFoundError as exc:
@@ -213,7 +229,9 @@ class Engine:
         run_id = hook["runId"]
         data = payload.encode(value, key=self.run_key(run_id), context="hook payload")
         try:
-            self.world.create_event(run_id, "hook_received", correlation_id=hook["hookId"], event_data={"payload": data})
+            self.world.create_event(
+                run_id, "hook_received", correlation_id=hook["hookId"], event_data={"payload": data}
+            )
         except (HookNotFoundError, RunExpiredError) as exc:
             raise NotFoundError(f"no live hook holds token {token!r}") from exc
         if not drive:
@@ -223,7 +241,9 @@ class Engine:
     def cancel(self, run_id: str) -> RunResult:
         run = self.get_run(run_id)
         if run["status"] in ("completed", "failed"):
-            raise UsageError(f"run {run_id} already {run['status']}; only pending or running runs can be cancelled")
+            raise UsageError(
+                f"run {run_id} already {run['status']}; only pending or running runs can be cancelled"
+            )
         try:
             self.world.create_event(run_id, "run_cancelled")
         except EntityConflictError as exc:
@@ -234,7 +254,13 @@ class Engine:
     # -- runtime construction (also used by the replay checker) ---------------------------
 
     def make_runtime(
-        self, run: dict[str, Any], name: str, feed: EventFeed, key: bytes | None, *, world: World | None = None
+        self,
+        run: dict[str, Any],
+        name: str,
+        feed: EventFeed,
+        key: bytes | None,
+        *,
+        world: World | None = None,
     ) -> Runtime:
         app = self._require_app()
         ctx = workflow_context(run, key)
@@ -275,9 +301,13 @@ class _Invocation:
         page = self.world.list_events(self.run_id, cursor=self.state.cursor)
         self.state.add(page.data)
 
-    def write(self, event_type: str, correlation_id: str | None = None, data: dict[str, Any] | None = None) -> dict | None:
+    def write(
+        self, event_type: str, correlation_id: str | None = None, data: dict[str, Any] | None = None
+    ) -> dict | None:
         try:
-            res = self.world.create_event(self.run_id, event_type, correlation_id=correlation_id, event_data=data)
+            res = self.world.create_event(
+                self.run_id, event_type, correlation_id=correlation_id, event_data=data
+            )
         except EntityConflictError:
             return None
         if res.event is not None:
@@ -297,12 +327,18 @@ class _Invocation:
         if run["status"] in TERMINAL_STATUSES:
             return RunResult(run)
         runtime_name = runtime_of_run(run)
-        if runtime_name == "replay" and os.environ.get("WORKFLOW_RUNTIME") != "replay" and self.world.load_snapshot(self.run_id):
+        if (
+            runtime_name == "replay"
+            and os.environ.get("WORKFLOW_RUNTIME") != "replay"
+            and self.world.load_snapshot(self.run_id)
+        ):
             runtime_name = "snapshot"  # `wfctl snapshot RUN_ID` moved this run onto snapshots
         feed = EventFeed(self.key)
         runtime = self.engine.make_runtime(run, runtime_name, feed, self.key)
         executor = StepExecutor(self.world, self.app)
-        pool = ThreadPoolExecutor(max_workers=self.engine.concurrency, thread_name_prefix="wfctl-step")
+        pool = ThreadPoolExecutor(
+            max_workers=self.engine.concurrency, thread_name_prefix="wfctl-step"
+        )
         inflight: dict[str, Future[StepOutcome]] = {}
         try:
             self._loop(run, runtime, executor, pool, inflight)
@@ -312,14 +348,25 @@ class _Invocation:
             pool.shutdown(wait=True)
             runtime.close()
             self.notes.extend(runtime.notes)
-        stats: dict[str, Any] = {"runtime": runtime.name, "eventsWritten": self.events_written, "decodes": feed.decodes}
+        stats: dict[str, Any] = {
+            "runtime": runtime.name,
+            "eventsWritten": self.events_written,
+            "decodes": feed.decodes,
+        }
         if isinstance(runtime, SnapshotRuntime):
             stats.update(snapshotSource=runtime.source, snapshotSizes=runtime.saved_sizes)
         if isinstance(runtime, ReplayRuntime):
             stats.update(replays=runtime.replays)
         return RunResult(self.world.get_run(self.run_id), notes=self.notes, stats=stats)
 
-    def _loop(self, run: dict, runtime: Runtime, executor: StepExecutor, pool: ThreadPoolExecutor, inflight: dict) -> None:
+    def _loop(
+        self,
+        run: dict,
+        runtime: Runtime,
+        executor: StepExecutor,
+        pool: ThreadPoolExecutor,
+        inflight: dict,
+    ) -> None:
         while True:
             self.refresh()
             if self.state.terminal:
@@ -331,7 +378,9 @@ class _Invocation:
             except VMTimeout as exc:
                 vm_state = VMState("failed", error=_runtime_failure(str(exc)))
             except VMError as exc:
-                vm_state = VMState("failed", error=_runtime_failure(f"the workflow VM failed: {exc}"))
+                vm_state = VMState(
+                    "failed", error=_runtime_failure(f"the workflow VM failed: {exc}")
+                )
             if vm_state.status == "completed":
                 self._complete(runtime, vm_state)
                 return
@@ -340,9 +389,15 @@ class _Invocation:
                 return
 
             pending = vm_state.pending
-            uncreated = [p for p in pending if not p.get("hasCreatedEvent") or (p["type"] == "hook" and p.get("disposed"))]
+            uncreated = [
+                p
+                for p in pending
+                if not p.get("hasCreatedEvent") or (p["type"] == "hook" and p.get("disposed"))
+            ]
             if uncreated:
-                leaving = not any(p["type"] == "step" for p in pending) and not self._will_wait_for_timer(pending)
+                leaving = not any(
+                    p["type"] == "step" for p in pending
+                ) and not self._will_wait_for_timer(pending)
                 if leaving:
                     runtime.save()  # the reference order: heap first, then the events it leads to
                 conflicted = self._create(uncreated)
@@ -351,14 +406,20 @@ class _Invocation:
                 continue
 
             if not pending:
-                self._fail(runtime, _runtime_failure(
-                    "the workflow is waiting on a promise that no step, sleep or hook can settle"))
+                self._fail(
+                    runtime,
+                    _runtime_failure(
+                        "the workflow is waiting on a promise that no step, sleep or hook can settle"
+                    ),
+                )
                 return
 
             retry_at = self._schedule(run, pending, executor, pool, inflight)
             if inflight:
                 timeout = self._until(self._next_due(retry_at))
-                done, _ = wait(list(inflight.values()), timeout=timeout, return_when=FIRST_COMPLETED)
+                done, _ = wait(
+                    list(inflight.values()), timeout=timeout, return_when=FIRST_COMPLETED
+                )
                 for cid in [c for c, f in inflight.items() if f in done]:
                     inflight.pop(cid).result()
                 continue
@@ -378,7 +439,9 @@ class _Invocation:
     def _can_wait_until(self, due_ms: int) -> bool:
         if not self.wait:
             return False
-        return self.deadline is None or due_ms / 1000 - time.time() <= self.deadline - time.monotonic()
+        return (
+            self.deadline is None or due_ms / 1000 - time.time() <= self.deadline - time.monotonic()
+        )
 
     def _sleep_until(self, due_ms: int) -> None:
         """Sleep in short slices, returning early when another process appends to the log."""
@@ -412,7 +475,9 @@ class _Invocation:
     def _create(self, items: list[dict]) -> bool:
         """Write the events for operations the log does not have yet; True on a hook conflict."""
         conflicted = False
-        for p in items:  # hooks first, as the reference: their tokens must be claimed before steps run
+        for (
+            p
+        ) in items:  # hooks first, as the reference: their tokens must be claimed before steps run
             if p["type"] != "hook":
                 continue
             if not p.get("hasCreatedEvent"):
@@ -436,10 +501,19 @@ class _Invocation:
                     {"stepName": p["stepName"], "input": payload.wrap_text(p["input"], self.key)},
                 )
             elif p["type"] == "wait":
-                self.write("wait_created", p["correlationId"], {"resumeAt": _iso_ms(int(p["resumeAt"]))})
+                self.write(
+                    "wait_created", p["correlationId"], {"resumeAt": _iso_ms(int(p["resumeAt"]))}
+                )
         return conflicted
 
-    def _schedule(self, run: dict, pending: list[dict], executor: StepExecutor, pool: ThreadPoolExecutor, inflight: dict) -> int | None:
+    def _schedule(
+        self,
+        run: dict,
+        pending: list[dict],
+        executor: StepExecutor,
+        pool: ThreadPoolExecutor,
+        inflight: dict,
+    ) -> int | None:
         """Submit every runnable step; returns the earliest future retry time (ms) if any."""
         now = _now_ms()
         earliest: int | None = None
@@ -468,7 +542,10 @@ class _Invocation:
         text = error.get("error")
         if text is None:
             data = payload.encode(
-                payload_error(error.get("name", "Error"), error.get("message", ""), error.get("stack", "")), key=self.key
+                payload_error(
+                    error.get("name", "Error"), error.get("message", ""), error.get("stack", "")
+                ),
+                key=self.key,
             )
         else:
             data = payload.wrap_text(text, self.key)
@@ -491,4 +568,9 @@ def payload_error(name: str, message: str, stack: str) -> Any:
 
 
 def _runtime_failure(message: str) -> dict[str, Any]:
-    return {"code": "RUNTIME_ERROR", "name": "WorkflowRuntimeError", "message": message, "stack": ""}
+    return {
+        "code": "RUNTIME_ERROR",
+        "name": "WorkflowRuntimeError",
+        "message": message,
+        "stack": "",
+    }

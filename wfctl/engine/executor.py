@@ -11,7 +11,7 @@ import logging
 import os
 import traceback
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from wfctl.engine.app import App, short_name
@@ -40,7 +40,7 @@ class StepOutcome:
 
 
 def _iso(dt: datetime) -> str:
-    return dt.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return dt.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def _parse_iso(text: str) -> datetime:
@@ -75,7 +75,9 @@ class StepExecutor:
         self.world = world
         self.app = app
 
-    def run(self, run: dict[str, Any], step_id: str, step_name: str, key: bytes | None) -> StepOutcome:
+    def run(
+        self, run: dict[str, Any], step_id: str, step_name: str, key: bytes | None
+    ) -> StepOutcome:
         run_id = run["runId"]
         short = short_name(step_name)
         sd = self.app.step(step_name)
@@ -92,7 +94,7 @@ class StepExecutor:
         try:
             started = self.world.create_event(run_id, "step_started", correlation_id=step_id)
         except TooEarlyError as exc:
-            return StepOutcome("retry", datetime.now(timezone.utc) + timedelta(seconds=exc.retry_after))
+            return StepOutcome("retry", datetime.now(UTC) + timedelta(seconds=exc.retry_after))
         except EntityConflictError:
             return StepOutcome("skipped")
         except RunExpiredError:
@@ -136,12 +138,21 @@ class StepExecutor:
         except TypeError as exc:
             err = JSError(name="FatalError", message=str(exc), stack="", extra={"fatal": True})
             return self._fail(run_id, step_id, err, key)
-        return self._write(run_id, step_id, "step_completed", {"result": data}, StepOutcome("completed"))
+        return self._write(
+            run_id, step_id, "step_completed", {"result": data}, StepOutcome("completed")
+        )
 
     # -- failures --------------------------------------------------------------------
 
     def _on_error(
-        self, run_id: str, step_id: str, short: str, max_retries: int, attempt: int, exc: Exception, key: bytes | None
+        self,
+        run_id: str,
+        step_id: str,
+        short: str,
+        max_retries: int,
+        attempt: int,
+        exc: Exception,
+        key: bytes | None,
     ) -> StepOutcome:
         err = js_error_from(exc)
         if err.name == "FatalError":
@@ -159,8 +170,10 @@ class StepExecutor:
         if isinstance(exc, RetryableError):
             at = exc.retry_after
         else:
-            at = datetime.now(timezone.utc) + timedelta(seconds=retry_delay())
-        log.info("step %s attempt %d failed (%s); retrying at %s", short, attempt, err.message, _iso(at))
+            at = datetime.now(UTC) + timedelta(seconds=retry_delay())
+        log.info(
+            "step %s attempt %d failed (%s); retrying at %s", short, attempt, err.message, _iso(at)
+        )
         data = {
             "error": payload.encode(err, key=key),
             "stack": err.stack or "",
@@ -170,10 +183,16 @@ class StepExecutor:
         return self._write(run_id, step_id, "step_retrying", data, StepOutcome("retry", at))
 
     def _fail(self, run_id: str, step_id: str, err: JSError, key: bytes | None) -> StepOutcome:
-        data = {"error": payload.encode(err, key=key), "stack": err.stack or "", "message": err.message}
+        data = {
+            "error": payload.encode(err, key=key),
+            "stack": err.stack or "",
+            "message": err.message,
+        }
         return self._write(run_id, step_id, "step_failed", data, StepOutcome("failed"))
 
-    def _write(self, run_id: str, step_id: str, event_type: str, data: dict[str, Any], outcome: StepOutcome) -> StepOutcome:
+    def _write(
+        self, run_id: str, step_id: str, event_type: str, data: dict[str, Any], outcome: StepOutcome
+    ) -> StepOutcome:
         try:
             self.world.create_event(run_id, event_type, correlation_id=step_id, event_data=data)
         except EntityConflictError:

@@ -62,10 +62,14 @@ def _register(fn: Callable[..., Any], name: str | None, max_retries: int) -> Cal
 @overload
 def step(fn: F, /) -> F: ...
 @overload
-def step(*, name: str | None = None, max_retries: int = DEFAULT_MAX_RETRIES) -> Callable[[F], F]: ...
+def step(
+    *, name: str | None = None, max_retries: int = DEFAULT_MAX_RETRIES
+) -> Callable[[F], F]: ...
 
 
-def step(fn: Any = None, /, *, name: str | None = None, max_retries: int = DEFAULT_MAX_RETRIES) -> Any:
+def step(
+    fn: Any = None, /, *, name: str | None = None, max_retries: int = DEFAULT_MAX_RETRIES
+) -> Any:
     """Register a Python function as a workflow step (``@step`` or ``@step(name=, max_retries=)``)."""
     if fn is not None:
         return _register(fn, None, DEFAULT_MAX_RETRIES)

@@ -71,7 +71,9 @@ def check_run(engine: Engine, run_id: str, runtime_name: str) -> ReplayReport:
     try:
         state = rt.advance(body)
     except VMError as exc:
-        return ReplayReport(run_id, False, {"index": None, "expected": "the workflow to run", "actual": str(exc)})
+        return ReplayReport(
+            run_id, False, {"index": None, "expected": "the workflow to run", "actual": str(exc)}
+        )
     finally:
         notes = list(rt.notes)
         source = getattr(rt, "source", "replay")
@@ -81,11 +83,15 @@ def check_run(engine: Engine, run_id: str, runtime_name: str) -> ReplayReport:
     return report
 
 
-def _compare(run: dict, log: list[dict], terminal: int | None, state: Any, key: bytes | None) -> ReplayReport:
+def _compare(
+    run: dict, log: list[dict], terminal: int | None, state: Any, key: bytes | None
+) -> ReplayReport:
     rid = run["runId"]
     if state.status == "failed" and state.error and state.error.get("eventIndex") is not None:
         i = state.error["eventIndex"]
-        ops = [describe_op(p) for p in state.error.get("pending", []) if not p.get("hasCreatedEvent")]
+        ops = [
+            describe_op(p) for p in state.error.get("pending", []) if not p.get("hasCreatedEvent")
+        ]
         return ReplayReport(
             rid,
             False,
@@ -100,24 +106,71 @@ def _compare(run: dict, log: list[dict], terminal: int | None, state: Any, key: 
     if state.status == "failed" and state.error and state.error.get("divergence"):
         d = state.error["divergence"]
         i = d["index"]
-        return ReplayReport(rid, False, {"index": i, "eventId": log[i]["eventId"], "expected": d["expected"], "actual": d["actual"], "message": state.error.get("message")})
+        return ReplayReport(
+            rid,
+            False,
+            {
+                "index": i,
+                "eventId": log[i]["eventId"],
+                "expected": d["expected"],
+                "actual": d["actual"],
+                "message": state.error.get("message"),
+            },
+        )
     if terminal is None:
         if state.status != "suspended":
-            return ReplayReport(rid, False, {"index": len(log), "expected": f"run still {run['status']}", "actual": f"workflow {state.status}"})
+            return ReplayReport(
+                rid,
+                False,
+                {
+                    "index": len(log),
+                    "expected": f"run still {run['status']}",
+                    "actual": f"workflow {state.status}",
+                },
+            )
         return ReplayReport(rid, True)
     end = log[terminal]
     t = end["eventType"]
     if t == "run_completed":
         if state.status != "completed":
-            return ReplayReport(rid, False, {"index": terminal, "eventId": end["eventId"], "expected": "run_completed", "actual": _what(state)})
-        stored = payload.decode(payload.wrap_text(payload.unwrap_text(end["eventData"]["output"], key), None))
+            return ReplayReport(
+                rid,
+                False,
+                {
+                    "index": terminal,
+                    "eventId": end["eventId"],
+                    "expected": "run_completed",
+                    "actual": _what(state),
+                },
+            )
+        stored = payload.decode(
+            payload.wrap_text(payload.unwrap_text(end["eventData"]["output"], key), None)
+        )
         now = payload.decode(payload.wrap_text(state.result, None))
         if stored != now:
-            return ReplayReport(rid, False, {"index": terminal, "eventId": end["eventId"], "expected": f"output {stored!r}", "actual": f"output {now!r}"})
+            return ReplayReport(
+                rid,
+                False,
+                {
+                    "index": terminal,
+                    "eventId": end["eventId"],
+                    "expected": f"output {stored!r}",
+                    "actual": f"output {now!r}",
+                },
+            )
         return ReplayReport(rid, True)
     if t == "run_failed":
         if state.status != "failed":
-            return ReplayReport(rid, False, {"index": terminal, "eventId": end["eventId"], "expected": "run_failed", "actual": _what(state)})
+            return ReplayReport(
+                rid,
+                False,
+                {
+                    "index": terminal,
+                    "eventId": end["eventId"],
+                    "expected": "run_failed",
+                    "actual": _what(state),
+                },
+            )
         return ReplayReport(rid, True)
     return ReplayReport(rid, True)  # cancelled: the log up to the cancel reproduced
 

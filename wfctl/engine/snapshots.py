@@ -16,7 +16,9 @@ def build(engine: Engine, run_id: str) -> dict[str, Any]:
     """Position a VM at the run's current point (restore or replay) and save it."""
     run = engine.get_run(run_id)
     if run["status"] in TERMINAL_STATUSES:
-        raise UsageError(f"run {run_id} is {run['status']}; only pending or running runs have snapshots")
+        raise UsageError(
+            f"run {run_id} is {run['status']}; only pending or running runs have snapshots"
+        )
     key = engine.run_key(run_id)
     try:
         with engine.world.lease(run_id, wait=5.0):
@@ -27,13 +29,17 @@ def build(engine: Engine, run_id: str) -> dict[str, Any]:
             try:
                 state = rt.advance(events)
                 if state.status != "suspended":
-                    raise UsageError(f"run {run_id}: the workflow is {state.status} at the end of its log; drive it instead")
+                    raise UsageError(
+                        f"run {run_id}: the workflow is {state.status} at the end of its log; drive it instead"
+                    )
                 rt.unsaved = max(rt.unsaved, 1)  # always rewrite: that is what was asked
                 size = rt.save()
             finally:
                 rt.close()
     except LeaseBusyError as exc:
-        raise UsageError(f"run {run_id} is being driven by another process; try again when it is idle") from exc
+        raise UsageError(
+            f"run {run_id} is being driven by another process; try again when it is idle"
+        ) from exc
     info = show(engine, run_id)
     info["built"] = {"bytes": size, "from": rt.source, "notes": rt.notes}
     return info
@@ -60,7 +66,11 @@ def show(engine: Engine, run_id: str) -> dict[str, Any]:
         info["problem"] = str(exc)
         return info
     inner = data if not info["encrypted"] else b""
-    info["codec"] = inner[:4].decode("ascii", "replace") if inner[:4] in (b"zstd", b"gzip") else ("zstd" if info["encrypted"] else "none")
+    info["codec"] = (
+        inner[:4].decode("ascii", "replace")
+        if inner[:4] in (b"zstd", b"gzip")
+        else ("zstd" if info["encrypted"] else "none")
+    )
     vm = header.get("vm") or {}
     info.update(
         readable=True,

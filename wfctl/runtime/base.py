@@ -38,7 +38,9 @@ def runtime_of_run(run: dict[str, Any], env: dict[str, str] | None = None) -> st
     stamped = (run.get("executionContext") or {}).get("workflowRuntime")
     if forced == "replay":
         return "replay"
-    return validate_runtime(stamped, "executionContext.workflowRuntime") or forced or DEFAULT_RUNTIME
+    return (
+        validate_runtime(stamped, "executionContext.workflowRuntime") or forced or DEFAULT_RUNTIME
+    )
 
 
 class Runtime(abc.ABC):
@@ -60,7 +62,9 @@ class Runtime(abc.ABC):
         return 0
 
     def finish(self) -> None:
-        """The run ended: drop whatever the runtime kept for it."""
+        """The run ended: drop whatever the runtime kept for it (default: nothing)."""
+        return None
 
     def close(self) -> None:
-        """Release the VM(s)."""
+        """Release the VM(s) (default: nothing to release)."""
+        return None

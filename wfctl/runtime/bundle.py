@@ -22,7 +22,9 @@ RUNTIME_MODULES = {
     "wfctl:determinism": "determinism.js",
 }
 ENTRY_NAME = "/__wfctl_entry__.js"
-ENTRY_SOURCE = 'import "workflow";\nimport * as app from "./workflows.js";\nglobalThis.__wf_bind(app);\n'
+ENTRY_SOURCE = (
+    'import "workflow";\nimport * as app from "./workflows.js";\nglobalThis.__wf_bind(app);\n'
+)
 
 
 def _runtime_source(filename: str) -> str:
@@ -49,7 +51,10 @@ class Bundle:
         # Read every app module up front: the VM must never see a file change mid-run, and the
         # code hash must cover exactly what the VM can import.
         for path in sorted(app_dir.rglob("*.js")):
-            if any(part.startswith(".") or part == "node_modules" for part in path.relative_to(app_dir).parts):
+            if any(
+                part.startswith(".") or part == "node_modules"
+                for part in path.relative_to(app_dir).parts
+            ):
                 continue
             rel = "/" + path.relative_to(app_dir).as_posix()
             bundle.sources[rel] = path.read_text(encoding="utf-8")
@@ -76,7 +81,9 @@ class Bundle:
                 name += ".js"
             if name in self.sources:
                 return name, self.sources[name]
-            raise AppError(f"cannot resolve import '{requested}' from {base}: no such module in {self.app_dir}")
+            raise AppError(
+                f"cannot resolve import '{requested}' from {base}: no such module in {self.app_dir}"
+            )
         raise AppError(
             f"cannot import '{requested}' from {base}: workflows may import only \"workflow\" and "
             "relative .js files of the app"

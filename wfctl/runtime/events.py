@@ -48,7 +48,11 @@ class EventFeed:
         if cached is not None:
             return cached
         t = ev["eventType"]
-        out: dict[str, Any] = {"eventId": ev["eventId"], "eventType": t, "createdAt": iso_to_ms(ev["createdAt"])}
+        out: dict[str, Any] = {
+            "eventId": ev["eventId"],
+            "eventType": t,
+            "createdAt": iso_to_ms(ev["createdAt"]),
+        }
         if "correlationId" in ev:
             out["correlationId"] = ev["correlationId"]
         data = ev.get("eventData") or {}

@@ -39,7 +39,9 @@ class SnapshotRejected(Exception):
 class VMState:
     status: str  # "completed" | "failed" | "suspended"
     result: str | None = None  # devl text of the return value
-    error: dict[str, Any] | None = None  # {code, error (devl text), name, message, stack, eventIndex?}
+    error: dict[str, Any] | None = (
+        None  # {code, error (devl text), name, message, stack, eventIndex?}
+    )
     pending: list[dict[str, Any]] = field(default_factory=list)
     consumed: int = 0
 
@@ -163,7 +165,9 @@ class WorkflowMachine:
         except ValueError as exc:
             raise SnapshotRejected("snapshot header is corrupt") from exc
         if header.get("format") != SNAPSHOT_FORMAT:
-            raise SnapshotRejected(f"snapshot format {header.get('format')!r} is not {SNAPSHOT_FORMAT}")
+            raise SnapshotRejected(
+                f"snapshot format {header.get('format')!r} is not {SNAPSHOT_FORMAT}"
+            )
         header["_offset"] = 8 + n
         return header
 
@@ -174,7 +178,9 @@ class WorkflowMachine:
             raise SnapshotRejected("snapshot was taken with different workflow code")
         tpl = template_for(bundle)
         if header.get("baseSha256") != tpl.sha256:
-            raise SnapshotRejected("snapshot base image differs from this build's (other wasm or wfctl version)")
+            raise SnapshotRejected(
+                "snapshot base image differs from this build's (other wasm or wfctl version)"
+            )
         length = header["memoryLength"]
         pages = header["pages"]
         body = memoryview(data)[header["_offset"] :]
@@ -190,7 +196,11 @@ class WorkflowMachine:
             memory[p * PAGE : p * PAGE + size] = body[pos : pos + size]
             pos += size
         try:
-            vm = VM.restore(Snapshot(memory=bytes(memory), meta=header["vm"]), modules=bundle.resolve, console=_console)
+            vm = VM.restore(
+                Snapshot(memory=bytes(memory), meta=header["vm"]),
+                modules=bundle.resolve,
+                console=_console,
+            )
         except Exception as exc:  # SnapshotIncompatible and friends
             raise SnapshotRejected(str(exc)) from exc
         return cls(bundle, vm, consumed=header.get("consumed", 0))

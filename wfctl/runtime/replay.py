@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from wfctl.runtime.base import Runtime
+from wfctl.runtime.bundle import Bundle
 from wfctl.runtime.events import EventFeed
 from wfctl.runtime.machine import VMState, WorkflowMachine
-from wfctl.runtime.bundle import Bundle
 
 
 class ReplayRuntime(Runtime):

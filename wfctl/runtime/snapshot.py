@@ -128,7 +128,11 @@ class SnapshotRuntime(Runtime):
             self.fed = len(log_events)
             self.cursor = event_cursor(log_events[-1])
             self.unsaved += len(new)
-        if self.checkpoint_every and self.unsaved >= self.checkpoint_every and state.status == "suspended":
+        if (
+            self.checkpoint_every
+            and self.unsaved >= self.checkpoint_every
+            and state.status == "suspended"
+        ):
             self.save()
         return state
 

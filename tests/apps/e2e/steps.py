@@ -10,7 +10,10 @@ import hashlib
 import random
 import time
 
-from e2e_step_helpers import step_that_throws_from_helper  # noqa: F401  (a step defined in a helper module)
+from e2e_step_helpers import (  # noqa: F401  (steps defined in a helper module)
+    read_metadata_from_helper,
+    step_that_throws_from_helper,
+)
 
 from wfctl import FatalError, RetryableError, get_step_metadata, step
 
@@ -153,3 +156,9 @@ class PaymentDeclined(Exception):
 @step(max_retries=0)
 def throw_custom_exception():
     raise PaymentDeclined("card 4242 declined")
+
+
+@step
+def metadata_helper_step(label: str) -> dict:
+    md = read_metadata_from_helper()
+    return {"label": label, "workflowRunId": md.run_id, "stepId": md.step_id, "attempt": md.attempt}

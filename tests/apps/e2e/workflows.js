@@ -34,6 +34,8 @@ const noopStep = useStep("noop_step");
 const makeLarge = useStep("make_large");
 const measure = useStep("measure");
 const recordValues = useStep("record_values");
+const importedStepOnly = useStep("imported_step_only");
+const metadataHelperStep = useStep("metadata_helper_step");
 
 // ------------------------------------------------------------------ basics (#1, #4–#6)
 
@@ -66,6 +68,16 @@ export async function promiseAnyWorkflow() {
     specificDelay(600, "c"),
   ]);
   return winner;
+}
+
+// #7: a step that only a helper Python module defines (steps.py never names it)
+export async function importedStepOnlyWorkflow() {
+  return await importedStepOnly();
+}
+
+// #66: step metadata read from a module-level helper the step calls
+export async function metadataFromHelperWorkflow(label) {
+  return await metadataHelperStep(label);
 }
 
 // ------------------------------------------------------------------ sleeps (#9, #10, #80, #81)
