@@ -275,6 +275,12 @@ def check_cli(
     return proc
 
 
+def assert_one_line(proc: subprocess.CompletedProcess[str]) -> None:
+    """SPEC §6: an error is one clear sentence on stderr (one line, whatever the width)."""
+    lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1, f"stderr is not one line:\n{proc.stderr}"
+
+
 def one_json(proc: subprocess.CompletedProcess[str]) -> Any:
     """stdout is exactly one JSON document."""
     text = proc.stdout

@@ -13,6 +13,7 @@ from engine_support import (
     KEY_A,
     KEY_B,
     T_APP,
+    assert_one_line,
     assert_unchanged,
     check_cli,
     listing,
@@ -213,8 +214,7 @@ def test_wrong_or_missing_key_is_one_clear_error_and_writes_nothing(command, key
     assert "Traceback" not in proc.stderr
     assert "key" in proc.stderr.lower(), proc.stderr
     assert_unchanged(before, data_dir)
-    lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
-    assert len(lines) == 1, f"stderr is not one line:\n{proc.stderr}"
+    assert_one_line(proc)
 
 
 @pytest.mark.parametrize(
@@ -230,9 +230,15 @@ def test_malformed_key_is_a_usage_error(bad, cli, data_dir):
     if bad == "":
         check_cli(proc, 0)  # empty means "no encryption"
         return
-    check_cli(proc, 2)
+    check_cli(proc, 2, one_line_error=False)
     assert "WFCTL_ENCRYPTION_KEY" in proc.stderr
     assert proc.stdout == ""
     assert_unchanged(before, data_dir)
-    check_cli(cli("--data-dir", str(data_dir), "inspect", "runs", "--json", env=env), 2)
+    listing_proc = check_cli(
+        cli("--data-dir", str(data_dir), "inspect", "runs", "--json", env=env),
+        2,
+        one_line_error=False,
+    )
     assert_unchanged(before, data_dir)
+    assert_one_line(proc)
+    assert_one_line(listing_proc)

@@ -8,7 +8,7 @@ written; `--runtime snapshot` on a waiting run starts from its snapshot.
 from __future__ import annotations
 
 import pytest
-from engine_support import T_APP, check_cli, listing, one_json, assert_unchanged, snapshot_path
+from engine_support import T_APP, assert_unchanged, check_cli, listing, one_json, snapshot_path
 
 from wfctl.engine.replaycheck import check_run
 

@@ -49,8 +49,10 @@ def _import_steps(app_dir: Path) -> dict[str, StepDef]:
     # A unique module name per app directory, so two apps in one process do not collide.
     mod_name = "wfctl_app_" + hashlib.sha1(str(app_dir).encode()).hexdigest()[:12] + "_steps"
     if mod_name in sys.modules:
+        # Imported before in this process: decorators do not run again, so reuse what they
+        # collected then (steps defined in helper modules are not bound in steps.py).
         module = sys.modules[mod_name]
-        return _scan(module)
+        return {**getattr(module, "__wfctl_steps__", {}), **_scan(module)}
     found: dict[str, StepDef] = {}
     token = _collecting.set(found)
     sys.path.insert(0, str(app_dir))
@@ -74,6 +76,7 @@ def _import_steps(app_dir: Path) -> dict[str, StepDef]:
         except ValueError:
             pass
     found.update(_scan(module))
+    module.__wfctl_steps__ = dict(found)  # type: ignore[attr-defined]
     return found
 
 

@@ -161,7 +161,7 @@ class StepExecutor:
             plural = "retry" if max_retries == 1 else "retries"
             wrapped = JSError(
                 name="FatalError",
-                message=f'Step "{short}" failed after {max_retries} {plural} ({attempt} attempts): {err.message}',
+                message=f'Step "{short}" failed after {max_retries} {plural}: {err.message}',
                 stack=err.stack,
                 cause=err,
                 extra={"fatal": True},

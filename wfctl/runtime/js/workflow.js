@@ -14,6 +14,10 @@
 import { parse, stringify } from "wfctl:devalue";
 import { installDeterminism, monotonicUlid, nanoidFactory, seededRandom } from "wfctl:determinism";
 
+// Errors that mean the code and the deployment disagree, not that the workflow failed (reference
+// classifyRunError).
+const RUNTIME_ERROR_NAMES = new Set(["StepNotRegisteredError", "WorkflowNotRegisteredError", "WorkflowRuntimeError"]);
+
 const CONSUMED = 1;
 const FINISHED = 2;
 const NOT_CONSUMED = 0;
@@ -476,7 +480,7 @@ globalThis.__wf_init = (json) => {
         failWorkflow(new TypeError(`workflow ${ctx.workflowExport} returned a value that cannot be serialized: ${err.message}`), "USER_ERROR");
       }
     },
-    (err) => failWorkflow(err, "USER_ERROR"),
+    (err) => failWorkflow(err, RUNTIME_ERROR_NAMES.has(err && err.name) ? "RUNTIME_ERROR" : "USER_ERROR"),
   );
 };
 
