@@ -149,7 +149,13 @@ def render(report: dict[str, Any], console: Console) -> None:
     console.print(
         main_table(
             report["rows"],
-            f"wfctl bench — medians of {meta['repeat']} run(s) per row, "
+            f"wfctl bench — medians of {meta['repeat']} run(s) per row"
+            + (
+                f" ({meta['repeatLarge']} for N ≥ 1000)"
+                if meta["repeatLarge"] != meta["repeat"]
+                else ""
+            )
+            + ", "
             f"fsync {'on' if meta['fsync'] else 'off'}",
         )
     )

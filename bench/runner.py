@@ -14,7 +14,7 @@ from typing import Any
 from bench.workloads import Workload
 
 ROOT = Path(__file__).resolve().parent.parent
-GRACE_S = 30.0  # process start-up and warm-up on top of the row budget before the hard kill
+GRACE_S = 10.0  # process start-up and warm-up on top of the row budget before the hard kill
 
 
 def child_env(wl: Workload, *, fsync: bool) -> dict[str, str]:
@@ -83,7 +83,7 @@ def run_row(
             row["status"] = "error"
             row["error"] = f"bench.one exited {proc.returncode}: {err.strip()[-2000:]}"
     elif stopped and len(reps) < repeat:
-        row["status"] = f"partial ({len(reps)}/{repeat} runs, budget)"
+        row["status"] = "partial (budget)"
     if proc.returncode not in (0, None) and not killed and "stderr" not in row:
         row["stderr"] = err.strip()[-2000:]
     return row

@@ -35,7 +35,7 @@ class CliState:
 
     @property
     def err(self) -> Console:
-        return Console(stderr=True, highlight=False)
+        return Console(stderr=True, highlight=False, soft_wrap=True)
 
     @property
     def interactive(self) -> bool:

@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from wfctl.serde import payload
+from wfctl.serde.errors import PayloadError
 from wfctl.serde.values import BigInt, JSError, JSMap
 
 ENCRYPTED = "🔒 Encrypted"
@@ -73,6 +74,10 @@ def decode_field(data: Any, key: bytes | None, *, decrypt: bool) -> Any:
             return ENCRYPTED
         try:
             return to_json(payload.decode(bytes(data), key=key if decrypt else None))
+        except PayloadError:
+            if decrypt and bytes(data[:4]) == b"encr":
+                raise  # asked to decrypt and cannot: that is the user's error to see
+            return {"undecodable": "payload cannot be decoded"}
         except Exception as exc:  # display must never crash on odd data
             return {"undecodable": str(exc)}
     return data

@@ -25,7 +25,7 @@ from ulid import ULID
 
 from wfctl import __version__
 from wfctl.engine.app import App, short_name, workflow_id
-from wfctl.engine.executor import StepExecutor, StepOutcome
+from wfctl.engine.executor import StepExecutor, StepOutcome, plain_error_text
 from wfctl.errors import AppError, NotFoundError, UsageError
 from wfctl.runtime.base import Runtime, choose_runtime, runtime_of_run
 from wfctl.runtime.events import EventFeed, iso_to_ms
@@ -33,6 +33,7 @@ from wfctl.runtime.machine import VMState, template_for
 from wfctl.runtime.replay import ReplayRuntime
 from wfctl.runtime.snapshot import SnapshotRuntime
 from wfctl.serde import crypto, payload
+from wfctl.serde.errors import PayloadError
 from wfctl.vm import VMError, VMTimeout
 from worlds import World
 from worlds.errors import (
@@ -133,11 +134,24 @@ class Engine:
         self.app = app
         self.concurrency = concurrency or step_concurrency()
         self.master_key = crypto.master_key_from_env()
+        if app is not None:
+            # Configuration and code errors surface before anything is written.
+            choose_runtime(None)
+            template_for(app.bundle)
 
     # -- helpers ---------------------------------------------------------------------
 
     def run_key(self, run_id: str) -> bytes | None:
         return crypto.derive_run_key(self.master_key, run_id) if self.master_key else None
+
+    def check_key(self, run: dict[str, Any]) -> bytes | None:
+        """The run's key, after proving it opens the run's data (nothing is written otherwise)."""
+        key = self.run_key(run["runId"])
+        try:
+            payload.unwrap_text(run["input"], key)
+        except PayloadError as exc:
+            raise UsageError(f"run {run['runId']}: {exc}") from exc
+        return key
 
     def _require_app(self) -> App:
         if self.app is None:
@@ -227,7 +241,11 @@ class Engine:
         except HookNotFoundError as exc:
             raise NotFoundError(f"no live hook holds token {token!r}") from exc
         run_id = hook["runId"]
-        data = payload.encode(value, key=self.run_key(run_id), context="hook payload")
+        run = self.get_run(run_id)
+        key = self.check_key(run)
+        if drive:
+            runtime_of_run(run)  # validate before recording anything
+        data = payload.encode(value, key=key, context="hook payload")
         try:
             self.world.create_event(
                 run_id, "hook_received", correlation_id=hook["hookId"], event_data={"payload": data}
@@ -261,9 +279,11 @@ class Engine:
         key: bytes | None,
         *,
         world: World | None = None,
+        verify: bool = False,
     ) -> Runtime:
         app = self._require_app()
         ctx = workflow_context(run, key)
+        ctx["verify"] = verify  # wfctl replay: also report log events left after the workflow ends
         if name == "replay":
             return ReplayRuntime(app.bundle, ctx, feed)
         return SnapshotRuntime(app.bundle, ctx, feed, world or self.world, key)
@@ -318,6 +338,8 @@ class _Invocation:
 
     def run(self) -> RunResult:
         run = self.world.get_run(self.run_id)
+        runtime_name = runtime_of_run(run)  # validated before anything is written
+        self.engine.check_key(run)
         if run["status"] == "pending":
             try:
                 res = self.world.create_event(self.run_id, "run_started")
@@ -326,7 +348,6 @@ class _Invocation:
                 return RunResult(self.world.get_run(self.run_id))
         if run["status"] in TERMINAL_STATUSES:
             return RunResult(run)
-        runtime_name = runtime_of_run(run)
         if (
             runtime_name == "replay"
             and os.environ.get("WORKFLOW_RUNTIME") != "replay"
@@ -403,7 +424,14 @@ class _Invocation:
                 conflicted = self._create(uncreated)
                 if leaving and not conflicted:
                     return
-                continue
+                if conflicted:
+                    continue  # the workflow must see the conflict before anything else
+                # The events exist now: schedule straight away rather than re-running the
+                # workflow just to learn that (a full replay under the replay runtime).
+                self.refresh()
+                for p in uncreated:
+                    p["hasCreatedEvent"] = True
+                pending = [p for p in pending if not (p["type"] == "hook" and p.get("disposed"))]
 
             if not pending:
                 self._fail(
@@ -536,7 +564,7 @@ class _Invocation:
     def _complete(self, runtime: Runtime, vm_state: VMState) -> None:
         output = payload.wrap_text(vm_state.result or "[-1]", self.key)
         self.write("run_completed", data={"output": output})
-        runtime.finish()
+        self.world.delete_snapshot(self.run_id)
 
     def _fail(self, runtime: Runtime, error: dict[str, Any]) -> None:
         text = error.get("error")
@@ -549,16 +577,19 @@ class _Invocation:
             )
         else:
             data = payload.wrap_text(text, self.key)
+        message, stack = plain_error_text(
+            error.get("message", ""), error.get("stack", ""), self.key
+        )
         self.write(
             "run_failed",
             data={
                 "error": data,
                 "errorCode": error.get("code", "USER_ERROR"),
-                "message": error.get("message", ""),
-                "stack": error.get("stack", ""),
+                "message": message,
+                "stack": stack,
             },
         )
-        runtime.finish()
+        self.world.delete_snapshot(self.run_id)
 
 
 def payload_error(name: str, message: str, stack: str) -> Any:

@@ -25,6 +25,12 @@ from worlds.errors import EntityConflictError, RunExpiredError, TooEarlyError
 log = logging.getLogger("wfctl.steps")
 
 
+def plain_error_text(message: str, stack: str, key: bytes | None) -> tuple[str, str]:
+    """The error text stored in plaintext beside the serialized error (entities need a
+    message): with encryption on, only a placeholder; the text stays in the encrypted payload."""
+    return ("[encrypted]", "") if key is not None else (message, stack)
+
+
 def retry_delay() -> float:
     """Delay before retrying a step that raised a plain exception (reference: ~1 s)."""
     try:
@@ -174,20 +180,18 @@ class StepExecutor:
         log.info(
             "step %s attempt %d failed (%s); retrying at %s", short, attempt, err.message, _iso(at)
         )
+        message, stack = plain_error_text(err.message, err.stack or "", key)
         data = {
             "error": payload.encode(err, key=key),
-            "stack": err.stack or "",
-            "message": err.message,
+            "stack": stack,
+            "message": message,
             "retryAfter": _iso(at),
         }
         return self._write(run_id, step_id, "step_retrying", data, StepOutcome("retry", at))
 
     def _fail(self, run_id: str, step_id: str, err: JSError, key: bytes | None) -> StepOutcome:
-        data = {
-            "error": payload.encode(err, key=key),
-            "stack": err.stack or "",
-            "message": err.message,
-        }
+        message, stack = plain_error_text(err.message, err.stack or "", key)
+        data = {"error": payload.encode(err, key=key), "stack": stack, "message": message}
         return self._write(run_id, step_id, "step_failed", data, StepOutcome("failed"))
 
     def _write(

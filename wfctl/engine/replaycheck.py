@@ -65,7 +65,7 @@ def check_run(engine: Engine, run_id: str, runtime_name: str) -> ReplayReport:
     terminal = next((i for i, e in enumerate(log) if e["eventType"] in TERMINAL_EVENTS), None)
     body = log if terminal is None else log[:terminal]
     feed = EventFeed(key, verify_inputs=True)
-    rt = engine.make_runtime(run, runtime_name, feed, key)
+    rt = engine.make_runtime(run, runtime_name, feed, key, verify=True)
     if isinstance(rt, SnapshotRuntime):
         rt.checkpoint_every = 0  # replay writes nothing
     try:
@@ -115,6 +115,19 @@ def _compare(
                 "expected": d["expected"],
                 "actual": d["actual"],
                 "message": state.error.get("message"),
+            },
+        )
+    if state.trailing:
+        t = state.trailing
+        i = t["index"]
+        return ReplayReport(
+            rid,
+            False,
+            {
+                "index": i,
+                "eventId": t["eventId"],
+                "expected": describe_event(log[i]),
+                "actual": f"the workflow had already {state.status}",
             },
         )
     if terminal is None:

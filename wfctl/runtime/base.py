@@ -47,8 +47,8 @@ class Runtime(abc.ABC):
     """Positions a workflow VM at the end of a run's log and reports its state.
 
     ``advance(log)`` is called with the whole log seen so far (events in commit order); the
-    runtime decides how much of it to feed. ``before_leave`` / ``on_checkpoint`` let the
-    snapshot runtime persist the heap; ``finish`` runs when the run has ended.
+    runtime decides how much of it to feed. ``save`` lets the snapshot runtime persist
+    the heap when the run leaves the process.
     """
 
     name: str
@@ -60,10 +60,6 @@ class Runtime(abc.ABC):
     def save(self) -> int:
         """Persist the VM so another process can continue; returns bytes written (0 = nothing)."""
         return 0
-
-    def finish(self) -> None:
-        """The run ended: drop whatever the runtime kept for it (default: nothing)."""
-        return None
 
     def close(self) -> None:
         """Release the VM(s) (default: nothing to release)."""

@@ -44,6 +44,9 @@ class VMState:
     )
     pending: list[dict[str, Any]] = field(default_factory=list)
     consumed: int = 0
+    trailing: dict[str, Any] | None = (
+        None  # verify mode: first log event after the workflow finished
+    )
 
 
 def _console(stream: str, text: str) -> None:
@@ -120,9 +123,16 @@ class WorkflowMachine:
         raw = json.loads(self.vm.call("__wf_state") or "{}")
         status = raw.get("status")
         if status == "completed":
-            return VMState("completed", result=raw["result"], consumed=self.consumed)
+            return VMState(
+                "completed",
+                result=raw["result"],
+                consumed=self.consumed,
+                trailing=raw.get("trailing"),
+            )
         if status == "failed":
-            return VMState("failed", error=raw, consumed=self.consumed)
+            return VMState(
+                "failed", error=raw, consumed=self.consumed, trailing=raw.get("trailing")
+            )
         return VMState("suspended", pending=raw.get("pending", []), consumed=self.consumed)
 
     def close(self) -> None:

@@ -114,7 +114,7 @@ class SnapshotRuntime(Runtime):
         msg = f"run {self.run_id}: {why}; replaying from the event log"
         self.notes.append(msg)
         self.source = "replay-fallback"
-        log.warning(msg)
+        log.info(msg)
 
     # -- Runtime -----------------------------------------------------------------------
 
@@ -145,9 +145,6 @@ class SnapshotRuntime(Runtime):
         self.source = "snapshot"
         self.saved_sizes.append(len(data))
         return len(data)
-
-    def finish(self) -> None:
-        self.world.delete_snapshot(self.run_id)
 
     def close(self) -> None:
         if self.machine is not None:

@@ -52,7 +52,7 @@ def cursor_of(item: dict, id_field: str) -> str:
     return f"{item['createdAt']}|{item[id_field]}"
 
 
-def _parse_cursor(cursor: str) -> tuple[int, str | None]:
+def parse_cursor(cursor: str) -> tuple[int, str | None]:
     created, sep, ident = cursor.partition("|")
     ms = ms_from_iso(created)
     if ms is None:
@@ -78,7 +78,7 @@ def paginate(
     if sort == "desc":
         items = items[::-1]
     if cursor:
-        c_ms, c_id = _parse_cursor(cursor)
+        c_ms, c_id = parse_cursor(cursor)
 
         def after(key: Key) -> bool:
             ms, ident = key

@@ -7,6 +7,7 @@ its journal is rebuilt once from ``events/<runId>-*.json``.
 
 from __future__ import annotations
 
+import bisect
 import logging
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -17,7 +18,7 @@ from .entities import clone
 from .files import read_json
 from .ids import is_safe_id, ms_from_iso, require_safe
 from .journal import public_event
-from .listing import entity_key, paginate, scan_json
+from .listing import entity_key, paginate, parse_cursor, scan_json
 
 if TYPE_CHECKING:
     from .journal import JournalCache
@@ -117,6 +118,12 @@ class ReadsMixin:
         lines, keys = self._journals.get(run_id).read()
         if not lines and self.layout.run(run_id).exists():
             lines, keys = self._recover_index(run_id)
+        if cursor and sort == "asc":
+            # The journal is in (createdAt, id) order: start right after the cursor instead of
+            # building every event of the run (the engine asks for "what is new" constantly).
+            c_ms, c_id = parse_cursor(cursor)
+            start = bisect.bisect_right(keys, (c_ms, c_id if c_id is not None else "\U0010ffff"))
+            lines, keys, cursor = lines[start:], keys[start:], None
         items = [(key, public_event(line)) for key, line in zip(keys, lines, strict=True)]
         return paginate(
             items,

@@ -180,12 +180,12 @@ const clip = (text) => (text.length > 120 ? `${text.slice(0, 117)}...` : text);
 function diverge(ev, expected, actual) {
   failWorkflow(
     new WorkflowRuntimeError(
-      `Divergent event log at event #${S.idx} (${ev.eventType} ${ev.eventId}): the log has ${expected}, the code makes ${actual}`,
+      `Divergent event log at event #${(S.offset || 0) + S.idx} (${ev.eventType} ${ev.eventId}): the log has ${expected}, the code makes ${actual}`,
       "corrupted-event-log",
     ),
     "RUNTIME_ERROR",
   );
-  if (S.failure) S.failure.divergence = { index: S.idx, expected, actual };
+  if (S.failure) S.failure.divergence = { index: (S.offset || 0) + S.idx, expected, actual };
 }
 
 function decode(text) {
@@ -485,12 +485,21 @@ globalThis.__wf_init = (json) => {
 };
 
 globalThis.__wf_feed = (json) => {
+  // Consumed events are never looked at again: drop them so the heap (and every snapshot)
+  // does not grow with the length of the log.
+  if (S.idx > 0) {
+    S.events = S.events.slice(S.idx);
+    if (S.blocked) S.blocked.idx -= S.idx;
+    S.offset = (S.offset || 0) + S.idx;
+    S.idx = 0;
+  }
   for (const ev of JSON.parse(json)) S.events.push(ev);
 };
 
 globalThis.__wf_tick = () => {
   while (S.idx < S.events.length) {
-    if (S.status !== "running") {
+    const finished = S.status !== "running";
+    if (finished && (!S.ctx.verify || S.trailing)) {
       S.idx = S.events.length; // a finished workflow ignores the rest of the log
       return 0;
     }
@@ -507,6 +516,13 @@ globalThis.__wf_tick = () => {
     }
     if (!taken) {
       if (S.blocked && S.blocked.idx === S.idx && S.blocked.subscriptions === S.subscriptions) {
+        if (finished) {
+          // Verifying (wfctl replay): the log goes on where the code already finished.
+          const index = (S.offset || 0) + S.idx;
+          S.trailing = { index, eventId: ev.eventId, eventType: ev.eventType, correlationId: ev.correlationId };
+          S.idx = S.events.length;
+          return 0;
+        }
         failWorkflow(
           new WorkflowRuntimeError(
             `Unconsumed event in event log: eventType=${ev.eventType}, correlationId=${ev.correlationId}, eventId=${ev.eventId} (corrupted or divergent event log: the workflow code never made the call this event belongs to)`,
@@ -514,7 +530,7 @@ globalThis.__wf_tick = () => {
           ),
           "RUNTIME_ERROR",
         );
-        S.failure.eventIndex = S.idx;
+        S.failure.eventIndex = (S.offset || 0) + S.idx;
         S.failure.eventId = ev.eventId;
         return 0;
       }
@@ -529,7 +545,7 @@ globalThis.__wf_tick = () => {
 };
 
 globalThis.__wf_state = () => {
-  if (S.status === "completed") return JSON.stringify({ status: "completed", result: S.result });
+  if (S.status === "completed") return JSON.stringify({ status: "completed", result: S.result, trailing: S.trailing });
   if (S.status === "failed") {
     const { error, code, eventIndex, eventId, divergence } = S.failure;
     return JSON.stringify({
@@ -540,6 +556,7 @@ globalThis.__wf_state = () => {
       eventIndex,
       eventId,
       divergence,
+      trailing: S.trailing,
       pending: [...S.queue.values()].filter((i) => !i.hasCreatedEvent),
     });
   }
