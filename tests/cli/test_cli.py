@@ -12,11 +12,13 @@ from pathlib import Path
 
 import pytest
 from engine_support import (
+    KEY_A,
     T_APP,
     assert_one_line,
     assert_unchanged,
     check_cli,
     json_lines,
+    key_env,
     listing,
     one_json,
     snapshot_path,
@@ -453,3 +455,50 @@ def test_worker_until_idle_finishes_no_wait_runs(cli, data_dir):
     proc = check_cli(wf(cli, data_dir, "worker", "--until-idle", *app, "--json"), 0)
     assert all(p["events"] == 0 for p in json_lines(proc))
     assert_unchanged(before, data_dir)
+
+
+def test_worker_drives_other_runs_past_one_it_cannot_open(cli, data_dir):
+    """A run encrypted with a key the worker lacks is reported; the other runs still finish."""
+    locked = one_json(
+        check_cli(
+            wf(
+                cli,
+                data_dir,
+                "start",
+                "addTen",
+                "1",
+                "--no-wait",
+                "--app",
+                str(T_APP),
+                "--json",
+                env=key_env(KEY_A),
+            ),
+            0,
+        )
+    )
+    plain = one_json(
+        check_cli(
+            wf(
+                cli,
+                data_dir,
+                "start",
+                "addTen",
+                "2",
+                "--no-wait",
+                "--app",
+                str(T_APP),
+                "--json",
+                env=key_env(None),
+            ),
+            0,
+        )
+    )
+    proc = wf(
+        cli, data_dir, "worker", "--until-idle", "--app", str(T_APP), "--json", env=key_env(None)
+    )
+    check_cli(proc, 1)
+    assert locked["runId"] in proc.stderr and "key" in proc.stderr, proc.stderr
+    done = one_json(check_cli(wf(cli, data_dir, "inspect", "run", plain["runId"], "--json"), 0))
+    assert done["status"] == "completed" and done["output"] == 12
+    still = one_json(check_cli(wf(cli, data_dir, "inspect", "run", locked["runId"], "--json"), 0))
+    assert still["status"] == "pending"

@@ -7,9 +7,12 @@ import logging
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from wfctl.engine.engine import Engine, RunResult
+from wfctl.errors import WfctlError
+from wfctl.serde.errors import PayloadError
+from worlds.errors import WorldError
 
 log = logging.getLogger("wfctl.worker")
 
@@ -19,6 +22,7 @@ class WorkerPass:
     driven: int = 0
     events: int = 0
     finished: int = 0
+    errors: list[str] = field(default_factory=list)  # runs that could not be driven, and why
 
 
 def active_run_ids(engine: Engine) -> list[str]:
@@ -38,12 +42,20 @@ def run_pass(engine: Engine, *, concurrency: int, grace: float) -> WorkerPass:
     result = WorkerPass()
     ids = active_run_ids(engine)
 
-    def drive(run_id: str) -> RunResult:
-        # Timers and retries due within `grace` seconds are waited for in-process.
-        return engine.drive(run_id, wait=True, timeout=grace, lease_wait=0)
+    def drive(run_id: str) -> RunResult | str:
+        # Timers and retries due within `grace` seconds are waited for in-process. One run that
+        # cannot be driven (e.g. its data needs another key) must not stop the others.
+        try:
+            return engine.drive(run_id, wait=True, timeout=grace, lease_wait=0)
+        except (WfctlError, WorldError, PayloadError) as exc:
+            log.error("run %s: %s", run_id, exc)
+            return f"run {run_id}: {exc}"
 
     with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
         for res in pool.map(drive, ids):
+            if isinstance(res, str):
+                result.errors.append(res)
+                continue
             result.driven += 1
             result.events += int(res.stats.get("eventsWritten", 0))
             result.finished += res.status in ("completed", "failed", "cancelled")
@@ -68,6 +80,11 @@ def run_worker(
         if on_pass:
             on_pass(p)
         if until_idle and p.events == 0:
+            if p.errors:
+                # Idle, but some runs could not be driven: say so with a failing exit code.
+                raise WfctlError(
+                    f"{len(p.errors)} run(s) could not be driven; first: {p.errors[0]}"
+                )
             return total
         if p.events == 0:
             time.sleep(poll)
