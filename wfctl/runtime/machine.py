@@ -15,12 +15,13 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 import struct
 import threading
 from dataclasses import dataclass, field
 from typing import Any
 
-from wfctl.errors import AppError
+from wfctl.errors import AppError, UsageError
 from wfctl.runtime.bundle import ENTRY_NAME, ENTRY_SOURCE, Bundle
 from wfctl.vm import VM, JSException, Snapshot
 
@@ -49,6 +50,25 @@ class VMState:
     )
 
 
+def vm_limits() -> dict[str, Any]:
+    """Per-VM limits: WFCTL_VM_BUDGET (seconds per call into the VM, default 5) and
+    WFCTL_VM_MEMORY_MB (JS heap cap, default 256)."""
+
+    def number(name: str, default: float) -> float:
+        try:
+            value = float(os.environ.get(name, default))
+        except ValueError:
+            raise UsageError(f"{name} must be a number") from None
+        if value <= 0:
+            raise UsageError(f"{name} must be positive")
+        return value
+
+    return {
+        "call_budget_s": number("WFCTL_VM_BUDGET", 5.0),
+        "memory_limit": int(number("WFCTL_VM_MEMORY_MB", 256) * (1 << 20)),
+    }
+
+
 def _console(stream: str, text: str) -> None:
     for line in text.rstrip("\n").splitlines():
         log.info("[workflow %s] %s", stream, line)
@@ -58,7 +78,7 @@ class _Template:
     """The post-bundle heap image of one app, built once per process."""
 
     def __init__(self, bundle: Bundle) -> None:
-        vm = VM.boot(modules=bundle.resolve, console=_console)
+        vm = VM.boot(modules=bundle.resolve, console=_console, **vm_limits())
         try:
             try:
                 vm.eval_module(ENTRY_SOURCE, ENTRY_NAME)
@@ -99,7 +119,10 @@ class WorkflowMachine:
     @classmethod
     def fresh(cls, bundle: Bundle) -> WorkflowMachine:
         tpl = template_for(bundle)
-        return cls(bundle, VM.restore(tpl.snapshot, modules=bundle.resolve, console=_console))
+        return cls(
+            bundle,
+            VM.restore(tpl.snapshot, modules=bundle.resolve, console=_console, **vm_limits()),
+        )
 
     def init(self, ctx: dict[str, Any]) -> None:
         """Start the workflow: ctx = runId, workflowName, workflowExport, startedAt, input, encryption."""
@@ -210,6 +233,7 @@ class WorkflowMachine:
                 Snapshot(memory=bytes(memory), meta=header["vm"]),
                 modules=bundle.resolve,
                 console=_console,
+                **vm_limits(),
             )
         except Exception as exc:  # SnapshotIncompatible and friends
             raise SnapshotRejected(str(exc)) from exc
