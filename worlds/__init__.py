@@ -20,7 +20,7 @@ from .errors import (
     WaitNotFoundError,
     WorldError,
 )
-from .world import EventResult, Page, World
+from .world import EventResult, Page, World, all_items
 
 
 def open_world(data_dir: str | Path) -> World:
@@ -31,6 +31,7 @@ def open_world(data_dir: str | Path) -> World:
 
 
 __all__ = [
+    "all_items",
     "CorruptDataError",
     "EntityConflictError",
     "EventResult",

@@ -11,8 +11,10 @@ Entities and events are plain ``dict`` objects in the reference JSON shape (came
 from __future__ import annotations
 
 import abc
+from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass
@@ -199,3 +201,15 @@ class World(abc.ABC):
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def all_items(fetch: Callable[[str | None], Page]) -> list[dict[str, Any]]:
+    """Every item of a paginated listing: ``fetch(cursor)`` returns one page."""
+    items: list[dict[str, Any]] = []
+    cursor: str | None = None
+    while True:
+        page = fetch(cursor)
+        items.extend(page.data)
+        if not page.has_more:
+            return items
+        cursor = page.cursor

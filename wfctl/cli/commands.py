@@ -26,6 +26,7 @@ from wfctl.cli.jsonout import decode_field, entity_json, error_json
 from wfctl.engine.app import App, short_name
 from wfctl.engine.engine import Engine, RunResult
 from wfctl.errors import UsageError
+from worlds import all_items
 
 app = typer.Typer(
     name="wfctl",
@@ -259,14 +260,7 @@ def inspect_run(
 
 
 def _all_steps(engine: Engine, run_id: str) -> list[dict[str, Any]]:
-    out: list[dict[str, Any]] = []
-    cursor = None
-    while True:
-        page = engine.world.list_steps(run_id, cursor=cursor, limit=1000, sort="asc")
-        out.extend(page.data)
-        if not page.has_more:
-            return out
-        cursor = page.cursor
+    return all_items(lambda c: engine.world.list_steps(run_id, cursor=c, limit=1000, sort="asc"))
 
 
 @inspect_app.command("steps")
@@ -421,14 +415,8 @@ def replay(
 
 
 def _all_run_ids(engine: Engine) -> list[str]:
-    ids: list[str] = []
-    cursor = None
-    while True:
-        page = engine.world.list_runs(cursor=cursor, limit=500, sort="asc")
-        ids.extend(r["runId"] for r in page.data)
-        if not page.has_more:
-            return ids
-        cursor = page.cursor
+    runs = all_items(lambda c: engine.world.list_runs(cursor=c, limit=500, sort="asc"))
+    return [r["runId"] for r in runs]
 
 
 # ---------------------------------------------------------------------------- snapshot

@@ -83,109 +83,52 @@ def check_run(engine: Engine, run_id: str, runtime_name: str) -> ReplayReport:
     return report
 
 
+def _diverged(
+    run_id: str, log: list[dict], index: int, expected: str, actual: str, message: str | None = None
+) -> ReplayReport:
+    divergence: dict[str, Any] = {"index": index, "expected": expected, "actual": actual}
+    if index < len(log):
+        divergence["eventId"] = log[index]["eventId"]
+    if message:
+        divergence["message"] = message
+    return ReplayReport(run_id, False, divergence)
+
+
 def _compare(
     run: dict, log: list[dict], terminal: int | None, state: Any, key: bytes | None
 ) -> ReplayReport:
     rid = run["runId"]
-    if state.status == "failed" and state.error and state.error.get("eventIndex") is not None:
-        i = state.error["eventIndex"]
-        ops = [
-            describe_op(p) for p in state.error.get("pending", []) if not p.get("hasCreatedEvent")
-        ]
-        return ReplayReport(
-            rid,
-            False,
-            {
-                "index": i,
-                "eventId": log[i]["eventId"],
-                "expected": describe_event(log[i]),
-                "actual": ", ".join(ops) if ops else "no matching call",
-                "message": state.error.get("message"),
-            },
-        )
-    if state.status == "failed" and state.error and state.error.get("divergence"):
-        d = state.error["divergence"]
-        i = d["index"]
-        return ReplayReport(
-            rid,
-            False,
-            {
-                "index": i,
-                "eventId": log[i]["eventId"],
-                "expected": d["expected"],
-                "actual": d["actual"],
-                "message": state.error.get("message"),
-            },
-        )
-    if state.trailing:
-        t = state.trailing
-        i = t["index"]
-        return ReplayReport(
-            rid,
-            False,
-            {
-                "index": i,
-                "eventId": t["eventId"],
-                "expected": describe_event(log[i]),
-                "actual": f"the workflow had already {state.status}",
-            },
+    err = state.error or {}
+    if state.status == "failed" and err.get("eventIndex") is not None:  # an unclaimed event
+        i = err["eventIndex"]
+        ops = [describe_op(p) for p in err.get("pending", []) if not p.get("hasCreatedEvent")]
+        actual = ", ".join(ops) if ops else "no matching call"
+        return _diverged(rid, log, i, describe_event(log[i]), actual, err.get("message"))
+    if state.status == "failed" and err.get("divergence"):  # claimed, but by a different call
+        d = err["divergence"]
+        return _diverged(rid, log, d["index"], d["expected"], d["actual"], err.get("message"))
+    if state.trailing:  # the log goes on after the code finished
+        i = state.trailing["index"]
+        return _diverged(
+            rid, log, i, describe_event(log[i]), f"the workflow had already {state.status}"
         )
     if terminal is None:
         if state.status != "suspended":
-            return ReplayReport(
-                rid,
-                False,
-                {
-                    "index": len(log),
-                    "expected": f"run still {run['status']}",
-                    "actual": f"workflow {state.status}",
-                },
+            return _diverged(
+                rid, log, len(log), f"run still {run['status']}", f"workflow {state.status}"
             )
         return ReplayReport(rid, True)
-    end = log[terminal]
-    t = end["eventType"]
-    if t == "run_completed":
+    ending = log[terminal]["eventType"]
+    if ending == "run_completed":
         if state.status != "completed":
-            return ReplayReport(
-                rid,
-                False,
-                {
-                    "index": terminal,
-                    "eventId": end["eventId"],
-                    "expected": "run_completed",
-                    "actual": _what(state),
-                },
-            )
-        stored = payload.decode(
-            payload.wrap_text(payload.unwrap_text(end["eventData"]["output"], key), None)
-        )
-        now = payload.decode(payload.wrap_text(state.result, None))
+            return _diverged(rid, log, terminal, "run_completed", _what(state))
+        stored = payload.decode(log[terminal]["eventData"]["output"], key=key)
+        now = payload.decode_text(state.result)
         if stored != now:
-            return ReplayReport(
-                rid,
-                False,
-                {
-                    "index": terminal,
-                    "eventId": end["eventId"],
-                    "expected": f"output {stored!r}",
-                    "actual": f"output {now!r}",
-                },
-            )
-        return ReplayReport(rid, True)
-    if t == "run_failed":
-        if state.status != "failed":
-            return ReplayReport(
-                rid,
-                False,
-                {
-                    "index": terminal,
-                    "eventId": end["eventId"],
-                    "expected": "run_failed",
-                    "actual": _what(state),
-                },
-            )
-        return ReplayReport(rid, True)
-    return ReplayReport(rid, True)  # cancelled: the log up to the cancel reproduced
+            return _diverged(rid, log, terminal, f"output {stored!r}", f"output {now!r}")
+    elif ending == "run_failed" and state.status != "failed":
+        return _diverged(rid, log, terminal, "run_failed", _what(state))
+    return ReplayReport(rid, True)  # a cancelled run: the log up to the cancel reproduced
 
 
 def _what(state: Any) -> str:

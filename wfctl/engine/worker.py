@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from wfctl.engine.engine import Engine, RunResult
 from wfctl.errors import WfctlError
 from wfctl.serde.errors import PayloadError
+from worlds import all_items
 from worlds.errors import WorldError
 
 log = logging.getLogger("wfctl.worker")
@@ -28,13 +29,12 @@ class WorkerPass:
 def active_run_ids(engine: Engine) -> list[str]:
     ids: list[str] = []
     for status in ("pending", "running"):
-        cursor = None
-        while True:
-            page = engine.world.list_runs(status=status, cursor=cursor, limit=200, sort="asc")
-            ids.extend(r["runId"] for r in page.data)
-            if not page.has_more:
-                break
-            cursor = page.cursor
+        runs = all_items(
+            lambda c, status=status: engine.world.list_runs(
+                status=status, cursor=c, limit=200, sort="asc"
+            )
+        )
+        ids.extend(r["runId"] for r in runs)
     return ids
 
 

@@ -85,8 +85,8 @@ def ensure_dir(path: Path, durable: bool) -> None:
         fsync_dir(path.parent)
 
 
-def write_atomic(path: Path, data: bytes, *, durable: bool) -> None:
-    """Replace ``path`` with ``data`` via temp file + rename (fsync file and dir when durable)."""
+def _write_temp(path: Path, data: bytes, durable: bool) -> Path:
+    """A complete (and, when durable, fsynced) sibling temp file of ``path``."""
     tmp = path.with_name(f"{path.name}.tmp.{ULIDS.new()}")
     try:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
@@ -100,6 +100,16 @@ def write_atomic(path: Path, data: bytes, *, durable: bool) -> None:
                 os.fsync(fd)
         finally:
             os.close(fd)
+    except BaseException:
+        _unlink(tmp)
+        raise
+    return tmp
+
+
+def write_atomic(path: Path, data: bytes, *, durable: bool) -> None:
+    """Replace ``path`` with ``data`` via temp file + rename (fsync file and dir when durable)."""
+    tmp = _write_temp(path, data, durable)
+    try:
         os.replace(tmp, path)
     except BaseException:
         _unlink(tmp)
@@ -139,23 +149,11 @@ def create_exclusive(path: Path, data: bytes = b"", *, durable: bool = False) ->
 
 
 def _link_exclusive(path: Path, data: bytes, durable: bool) -> bool:
-    tmp = path.with_name(f"{path.name}.tmp.{ULIDS.new()}")
+    tmp = _write_temp(path, data, durable)
     try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-    except FileNotFoundError:
-        ensure_dir(path.parent, durable)
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-    try:
-        try:
-            _write_all(fd, data)
-            if durable:
-                os.fsync(fd)
-        finally:
-            os.close(fd)
-        try:
-            os.link(tmp, path)
-        except FileExistsError:
-            return False
+        os.link(tmp, path)
+    except FileExistsError:
+        return False
     finally:
         _unlink(tmp)
     if durable:
