@@ -520,6 +520,9 @@ def worker(
     st = merge_json(ctx, json_out)
 
     def report(p: Any) -> None:
+        if not until_idle:  # a long-running worker tells as it goes; --until-idle fails at the end
+            for problem in p.errors:
+                st.err.print(f"error: {problem}", markup=False)
         if st.json:
             emit_json_line({"driven": p.driven, "events": p.events, "finished": p.finished})
         elif st.interactive and p.driven:

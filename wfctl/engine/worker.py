@@ -3,7 +3,6 @@ received hook payloads, and runs a crashed process left behind."""
 
 from __future__ import annotations
 
-import logging
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -14,8 +13,6 @@ from wfctl.errors import WfctlError
 from wfctl.serde.errors import PayloadError
 from worlds import all_items
 from worlds.errors import WorldError
-
-log = logging.getLogger("wfctl.worker")
 
 
 @dataclass
@@ -48,8 +45,8 @@ def run_pass(engine: Engine, *, concurrency: int, grace: float) -> WorkerPass:
         try:
             return engine.drive(run_id, wait=True, timeout=grace, lease_wait=0)
         except (WfctlError, WorldError, PayloadError) as exc:
-            log.error("run %s: %s", run_id, exc)
-            return f"run {run_id}: {exc}"
+            message = str(exc)
+            return message if run_id in message else f"run {run_id}: {message}"
 
     with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
         for res in pool.map(drive, ids):
