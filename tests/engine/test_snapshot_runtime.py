@@ -54,6 +54,18 @@ def start_waiting(cli, data_dir: Path, token: str, *extra: str, env=None, app: P
 # ------------------------------------------------------------------ across processes
 
 
+def assert_resumed_from_snapshot(engine, token: str, run_id: str, data_dir) -> None:
+    """Resume the hook in-process and prove the stored heap was restored (no replay fallback),
+    the run completed with the right output, and its snapshot is gone."""
+    res = engine.resume_hook(token, {"n": 3})
+    assert res.status == "completed", res.run
+    assert res.stats["runtime"] == "snapshot"
+    assert res.stats["snapshotSource"] == "snapshot", res.notes
+    assert res.notes == []
+    assert output_of(engine.world, run_id) == WAIT_OUTPUT
+    assert not snapshot_path(data_dir, run_id).exists()
+
+
 def test_hook_resume_in_another_process_restores_the_snapshot(cli, data_dir):
     run_id = start_waiting(cli, data_dir, "tok-xproc")
     bin_path = snapshot_path(data_dir, run_id)
@@ -89,13 +101,7 @@ def test_in_process_resume_of_a_cli_started_run_reports_snapshot_source(cli, dat
     assert snapshot_path(data_dir, run_id).is_file()
 
     engine = engine_for()
-    res = engine.resume_hook("tok-inproc", {"n": 3})
-    assert res.status == "completed", res.run
-    assert res.stats["runtime"] == "snapshot"
-    assert res.stats["snapshotSource"] == "snapshot", res.notes
-    assert res.notes == []
-    assert output_of(engine.world, run_id) == WAIT_OUTPUT
-    assert not snapshot_path(data_dir, run_id).exists()
+    assert_resumed_from_snapshot(engine, "tok-inproc", run_id, data_dir)
 
 
 # ------------------------------------------------------------------ switching runtimes
@@ -114,13 +120,7 @@ def test_replay_run_continues_under_snapshot_after_wfctl_snapshot(cli, data_dir,
     assert snapshot_path(data_dir, run_id).is_file()
 
     engine = engine_for()
-    res = engine.resume_hook("tok-r2s", {"n": 3})
-    assert res.status == "completed", res.run
-    assert res.stats["runtime"] == "snapshot"
-    assert res.stats["snapshotSource"] == "snapshot", res.notes
-    assert res.notes == []
-    assert output_of(engine.world, run_id) == WAIT_OUTPUT
-    assert not snapshot_path(data_dir, run_id).exists()
+    assert_resumed_from_snapshot(engine, "tok-r2s", run_id, data_dir)
 
 
 def test_snapshot_run_continues_under_replay_with_env(cli, data_dir, engine_for, monkeypatch):
