@@ -221,17 +221,13 @@ class Engine:
         if run["status"] in TERMINAL_STATUSES:
             return RunResult(run)
         try:
-            lease = self.world.lease(run_id, wait=lease_wait)
-            lease.__enter__()
-        except LeaseBusyError:
+            with self.world.lease(run_id, wait=lease_wait):
+                return _Invocation(self, run_id, wait=wait, timeout=timeout).run()
+        except LeaseBusyError:  # only acquiring the lease raises it
             return RunResult(
                 self.world.get_run(run_id),
-                notes=[f"run {run_id} is being driven by another process"],
+                notes=[f"run {run_id} is being driven by another process, which will pick this up"],
             )
-        try:
-            return _Invocation(self, run_id, wait=wait, timeout=timeout).run()
-        finally:
-            lease.__exit__(None, None, None)
 
     def resume_hook(
         self, token: str, value: Any, *, drive: bool = True, timeout: float | None = None
@@ -254,7 +250,8 @@ class Engine:
             raise NotFoundError(f"no live hook holds token {token!r}") from exc
         if not drive:
             return RunResult(self.world.get_run(run_id))
-        return self.drive(run_id, wait=True, timeout=timeout)
+        # A process already driving the run sees the payload on its next look at the log.
+        return self.drive(run_id, wait=True, timeout=timeout, lease_wait=5.0)
 
     def cancel(self, run_id: str) -> RunResult:
         run = self.get_run(run_id)
