@@ -34,6 +34,7 @@ from wfctl.runtime.replay import ReplayRuntime
 from wfctl.runtime.snapshot import SnapshotRuntime
 from wfctl.serde import crypto, payload
 from wfctl.serde.errors import PayloadError
+from wfctl.serde.values import JSError
 from wfctl.vm import VMError, VMTimeout
 from worlds import World
 from worlds.errors import (
@@ -400,10 +401,10 @@ class _Invocation:
                     "failed", error=_runtime_failure(f"the workflow VM failed: {exc}")
                 )
             if vm_state.status == "completed":
-                self._complete(runtime, vm_state)
+                self._complete(vm_state)
                 return
             if vm_state.status == "failed":
-                self._fail(runtime, vm_state.error or {})
+                self._fail(vm_state.error or {})
                 return
 
             pending = vm_state.pending
@@ -432,7 +433,6 @@ class _Invocation:
 
             if not pending:
                 self._fail(
-                    runtime,
                     _runtime_failure(
                         "the workflow is waiting on a promise that no step, sleep or hook can settle"
                     ),
@@ -558,20 +558,20 @@ class _Invocation:
 
     # -- endings ---------------------------------------------------------------------------
 
-    def _complete(self, runtime: Runtime, vm_state: VMState) -> None:
+    def _complete(self, vm_state: VMState) -> None:
         output = payload.wrap_text(vm_state.result or "[-1]", self.key)
         self.write("run_completed", data={"output": output})
         self.world.delete_snapshot(self.run_id)
 
-    def _fail(self, runtime: Runtime, error: dict[str, Any]) -> None:
+    def _fail(self, error: dict[str, Any]) -> None:
         text = error.get("error")
         if text is None:
-            data = payload.encode(
-                payload_error(
-                    error.get("name", "Error"), error.get("message", ""), error.get("stack", "")
-                ),
-                key=self.key,
+            err = JSError(
+                name=error.get("name", "Error"),
+                message=error.get("message", ""),
+                stack=error.get("stack", ""),
             )
+            data = payload.encode(err, key=self.key)
         else:
             data = payload.wrap_text(text, self.key)
         message, stack = plain_error_text(
@@ -587,12 +587,6 @@ class _Invocation:
             },
         )
         self.world.delete_snapshot(self.run_id)
-
-
-def payload_error(name: str, message: str, stack: str) -> Any:
-    from wfctl.serde.values import JSError
-
-    return JSError(name=name, message=message, stack=stack)
 
 
 def _runtime_failure(message: str) -> dict[str, Any]:
