@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import sys
 import traceback
 from collections.abc import Callable, Iterator
@@ -68,13 +69,37 @@ def merge_json(ctx: typer.Context, flag: bool) -> CliState:
     return st
 
 
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def json_text(doc: Any, *, indent: int | None = None) -> str:
+    """JSON text that any stdout can carry: stored strings may hold lone surrogates
+    (DECISIONS.md #13), which become ``\\uXXXX`` escapes (valid JSON); a stdout that is not
+    UTF-8 gets pure ASCII."""
+    utf8 = (getattr(sys.stdout, "encoding", "") or "").lower().replace("-", "") == "utf8"
+    text = json.dumps(doc, ensure_ascii=not utf8, indent=indent, default=str)
+    return _LONE_SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text) if utf8 else text
+
+
 def emit_json(doc: Any) -> None:
-    sys.stdout.write(json.dumps(doc, ensure_ascii=False, indent=2, default=str) + "\n")
+    sys.stdout.write(json_text(doc, indent=2) + "\n")
 
 
 def emit_json_line(doc: Any) -> None:
-    sys.stdout.write(json.dumps(doc, ensure_ascii=False, default=str) + "\n")
+    sys.stdout.write(json_text(doc) + "\n")
     sys.stdout.flush()
+
+
+def safe_streams() -> None:
+    """Rich output must never crash on a stored string: characters the terminal cannot
+    encode (lone surrogates...) are written as backslash escapes."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            try:
+                reconfigure(errors="backslashreplace")
+            except (ValueError, OSError):  # pragma: no cover - a detached/odd stream
+                pass
 
 
 def _exit_code_for(exc: BaseException) -> tuple[int, str] | None:
@@ -127,6 +152,7 @@ def open_store(st: CliState) -> World:
 
 
 def setup_logging(debug: bool) -> None:
+    safe_streams()
     logging.basicConfig(
         level=logging.DEBUG if debug else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",

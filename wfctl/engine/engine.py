@@ -26,6 +26,7 @@ from ulid import ULID
 from wfctl import __version__
 from wfctl.engine.app import App, short_name, workflow_id
 from wfctl.engine.executor import StepExecutor, StepOutcome, plain_error_text
+from wfctl.engine.failures import UNSETTLEABLE, vm_failure_message
 from wfctl.errors import AppError, NotFoundError, UsageError
 from wfctl.runtime.base import Runtime, choose_runtime, runtime_of_run
 from wfctl.runtime.events import EventFeed, iso_to_ms
@@ -35,7 +36,7 @@ from wfctl.runtime.snapshot import SnapshotRuntime
 from wfctl.serde import crypto, payload
 from wfctl.serde.errors import PayloadError
 from wfctl.serde.values import JSError
-from wfctl.vm import VMError, VMTimeout
+from wfctl.vm import VMError
 from worlds import World
 from worlds.errors import (
     EntityConflictError,
@@ -43,6 +44,7 @@ from worlds.errors import (
     LeaseBusyError,
     RunExpiredError,
     RunNotFoundError,
+    WorldError,
 )
 
 log = logging.getLogger("wfctl.engine")
@@ -394,11 +396,16 @@ class _Invocation:
                 continue
             try:
                 vm_state = runtime.advance(self.state.events)
-            except VMTimeout as exc:
-                vm_state = VMState("failed", error=_runtime_failure(str(exc)))
-            except VMError as exc:
+            except VMError as exc:  # budget, trap, protocol: the run fails (failures.py)
+                vm_state = VMState("failed", error=_runtime_failure(vm_failure_message(exc)))
+            except (WorldError, OSError):
+                raise  # the store, not the run: the run stays as it is and is retried
+            except Exception as exc:  # noqa: BLE001 - whatever the VM's answers led to
                 vm_state = VMState(
-                    "failed", error=_runtime_failure(f"the workflow VM failed: {exc}")
+                    "failed",
+                    error=_runtime_failure(
+                        f"the workflow runtime failed: {type(exc).__name__}: {exc}"
+                    ),
                 )
             if vm_state.status == "completed":
                 self._complete(vm_state)
@@ -432,11 +439,7 @@ class _Invocation:
                 pending = [p for p in pending if not (p["type"] == "hook" and p.get("disposed"))]
 
             if not pending:
-                self._fail(
-                    _runtime_failure(
-                        "the workflow is waiting on a promise that no step, sleep or hook can settle"
-                    ),
-                )
+                self._fail(_runtime_failure(UNSETTLEABLE))
                 return
 
             retry_at = self._schedule(run, pending, executor, pool, inflight)

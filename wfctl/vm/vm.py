@@ -53,7 +53,6 @@ import wasmtime
 from wasmtime import _ffi as _wt_ffi
 
 from . import loader as _loader
-from .epoch import NO_DEADLINE, backstop_ticks, ensure_ticking
 from .abi import (
     EVAL_GLOBAL,
     EVAL_MODULE,
@@ -77,6 +76,7 @@ from .abi import (
     to_float,
     to_int32,
 )
+from .epoch import NO_DEADLINE, backstop_ticks, ensure_ticking
 from .errors import (
     JSException,
     SnapshotIncompatible,
