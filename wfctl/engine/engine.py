@@ -24,6 +24,7 @@ from typing import Any
 from ulid import ULID
 
 from wfctl import __version__
+from wfctl.config import env_int
 from wfctl.engine.app import App, short_name, workflow_id
 from wfctl.engine.executor import StepExecutor, StepOutcome, plain_error_text
 from wfctl.engine.failures import UNSETTLEABLE, vm_failure_message
@@ -41,9 +42,11 @@ from worlds import World
 from worlds.errors import (
     EntityConflictError,
     HookNotFoundError,
+    InvalidTransitionError,
     LeaseBusyError,
     RunExpiredError,
     RunNotFoundError,
+    UnsafeEntityIdError,
     WorldError,
 )
 
@@ -55,10 +58,7 @@ DEPLOYMENT_ID = f"wfctl@{__version__}"
 
 
 def step_concurrency() -> int:
-    try:
-        return max(1, int(os.environ.get("WFCTL_STEP_CONCURRENCY", "8")))
-    except ValueError:
-        return 8
+    return env_int("WFCTL_STEP_CONCURRENCY", 8, minimum=1)
 
 
 @dataclass
@@ -150,6 +150,7 @@ class Engine:
     def check_key(self, run: dict[str, Any]) -> bytes | None:
         """The run's key, after proving it opens the run's data (nothing is written otherwise)."""
         key = self.run_key(run["runId"])
+        check_encryption(run, key)
         try:
             payload.unwrap_text(run["input"], key)
         except PayloadError as exc:
@@ -191,9 +192,23 @@ class Engine:
                 f"unknown workflow {export!r}: {app.app_dir / 'workflows.js'} exports "
                 f"{', '.join(known) or 'no workflows'}"
             )
+        run_id_given = run_id is not None
         run_id = run_id or f"wrun_{ULID()}"
         key = self.run_key(run_id)
         encoded = payload.encode(list(args), key=key, context=f"workflow {export} input")
+        try:
+            self._create_run(run_id, export, encoded, key, runtime_name)
+        except (UnsafeEntityIdError, InvalidTransitionError, EntityConflictError) as exc:
+            if run_id_given:  # a run id the user chose: unsafe, malformed, too old or taken
+                raise UsageError(f"--run-id {run_id!r}: {exc}") from None
+            raise
+        if not wait:
+            return RunResult(self.world.get_run(run_id))
+        return self.drive(run_id, wait=True, timeout=timeout)
+
+    def _create_run(
+        self, run_id: str, export: str, encoded: bytes, key: bytes | None, runtime_name: str
+    ) -> None:
         self.world.create_event(
             run_id,
             "run_created",
@@ -208,9 +223,6 @@ class Engine:
                 },
             },
         )
-        if not wait:
-            return RunResult(self.world.get_run(run_id))
-        return self.drive(run_id, wait=True, timeout=timeout)
 
     def drive(
         self,
@@ -258,6 +270,8 @@ class Engine:
 
     def cancel(self, run_id: str) -> RunResult:
         run = self.get_run(run_id)
+        if run["status"] == "cancelled":  # idempotent: no second terminal event
+            return RunResult(run, notes=[f"run {run_id} was already cancelled; nothing written"])
         if run["status"] in ("completed", "failed"):
             raise UsageError(
                 f"run {run_id} already {run['status']}; only pending or running runs can be cancelled"
@@ -287,6 +301,26 @@ class Engine:
         if name == "replay":
             return ReplayRuntime(app.bundle, ctx, feed)
         return SnapshotRuntime(app.bundle, ctx, feed, world or self.world, key)
+
+
+def check_encryption(run: dict[str, Any], key: bytes | None) -> None:
+    """A run's encryption is fixed at its creation: continuing it with the other key state
+    would store half of it in plaintext. UsageError (exit 2) before anything is written."""
+    features = (run.get("executionContext") or {}).get("features") or {}
+    encrypted = features.get("encryption")
+    if not isinstance(encrypted, bool):  # older runs: what their input is
+        data = run.get("input")
+        encrypted = isinstance(data, (bytes, bytearray)) and bytes(data[:4]) == b"encr"
+    if encrypted and key is None:
+        raise UsageError(
+            f"run {run['runId']} was created with encryption: set WFCTL_ENCRYPTION_KEY "
+            "to the key it was created with to continue it"
+        )
+    if not encrypted and key is not None:
+        raise UsageError(
+            f"run {run['runId']} was created without encryption and a run's encryption is "
+            "fixed at creation: unset WFCTL_ENCRYPTION_KEY to continue it"
+        )
 
 
 def workflow_context(run: dict[str, Any], key: bytes | None) -> dict[str, Any]:

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import traceback
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from wfctl.config import env_float
 from wfctl.engine.app import App, short_name
 from wfctl.engine.registry import StepMetadata, _current
 from wfctl.errors import FatalError, RetryableError
@@ -34,10 +34,7 @@ def plain_error_text(message: str, stack: str, key: bytes | None) -> tuple[str, 
 
 def retry_delay() -> float:
     """Delay before retrying a step that raised a plain exception (reference: ~1 s)."""
-    try:
-        return float(os.environ.get("WFCTL_RETRY_DELAY", "1"))
-    except ValueError:
-        return 1.0
+    return env_float("WFCTL_RETRY_DELAY", 1.0, minimum=0.0)
 
 
 @dataclass

@@ -15,13 +15,13 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 import struct
 import threading
 from dataclasses import dataclass, field
 from typing import Any
 
-from wfctl.errors import AppError, UsageError
+from wfctl.config import env_float
+from wfctl.errors import AppError
 from wfctl.runtime.bundle import (
     ENTRY_NAME,
     ENTRY_SOURCE,
@@ -79,18 +79,9 @@ def vm_limits() -> dict[str, Any]:
     """Per-VM limits: WFCTL_VM_BUDGET (seconds per call into the VM, default 5) and
     WFCTL_VM_MEMORY_MB (JS heap cap, default 256)."""
 
-    def number(name: str, default: float) -> float:
-        try:
-            value = float(os.environ.get(name, default))
-        except ValueError:
-            raise UsageError(f"{name} must be a number") from None
-        if value <= 0:
-            raise UsageError(f"{name} must be positive")
-        return value
-
     return {
-        "call_budget_s": number("WFCTL_VM_BUDGET", 5.0),
-        "memory_limit": int(number("WFCTL_VM_MEMORY_MB", 256) * (1 << 20)),
+        "call_budget_s": env_float("WFCTL_VM_BUDGET", 5.0, strict=True),
+        "memory_limit": int(env_float("WFCTL_VM_MEMORY_MB", 256.0, strict=True) * (1 << 20)),
     }
 
 
