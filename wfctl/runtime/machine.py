@@ -107,6 +107,8 @@ def _valid_op(p: Any) -> bool:
     need = _OP_FIELDS.get(p["type"], ())  # other kinds are checked by whoever handles them
     if p["type"] == "wait":
         return isinstance(p.get("resumeAt"), (int, float)) and 0 <= p["resumeAt"] <= 253402300799999
+    if p["type"] == "step" and p.get("hasCreatedEvent"):
+        need = ("stepName",)  # the input is in the log already
     return all(isinstance(p.get(k), str) for k in need)
 
 

@@ -121,3 +121,15 @@ export async function surrogate(s) {
 
 /** A hook run (for the damaged hook-file test). */
 export { waitHook } from "./hooks.js";
+
+/** Defect 12: a large argument (given with --input @file) is stored once. */
+export async function size(s) {
+  return s.length;
+}
+
+/** Defect 12: a large argument passed through a step and held across a suspension. */
+export async function sizeHeld(s) {
+  const back = await echo(s);
+  await sleep("1h");
+  return back.length;
+}

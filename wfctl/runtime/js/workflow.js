@@ -304,6 +304,7 @@ function callStep(stepName, args) {
             return FINISHED;
           }
           item.hasCreatedEvent = true;
+          item.input = undefined; // in the log now: do not keep a second copy in the heap
           return CONSUMED;
         case "step_started":
         case "step_retrying":
@@ -554,6 +555,8 @@ globalThis.__wf_init = (json) => {
   } catch (err) {
     failWorkflow(new WorkflowRuntimeError(`cannot decode the run input: ${err.message}`), "RUNTIME_ERROR");
     return;
+  } finally {
+    ctx.input = undefined; // decoded: the text would be a second copy in every snapshot
   }
   if (!isArray(args)) args = [args];
   let promise;
