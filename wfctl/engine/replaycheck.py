@@ -61,6 +61,12 @@ def describe_op(op: dict[str, Any]) -> str:
 
 def check_run(engine: Engine, run_id: str, runtime_name: str) -> ReplayReport:
     run = engine.get_run(run_id)
+    problem_of = getattr(engine.world, "journal_problem", None)  # local world: a cut journal
+    problem = problem_of(run_id) if problem_of is not None else None
+    if problem is not None:
+        return ReplayReport(
+            run_id, False, {"index": None, "expected": "an intact journal", "actual": problem}
+        )
     key = engine.run_key(run_id)
     log = engine.world.list_events(run_id).data
     terminal = next((i for i, e in enumerate(log) if e["eventType"] in TERMINAL_EVENTS), None)
