@@ -93,9 +93,12 @@ def js_error_from(exc: BaseException, _seen: set[int] | None = None) -> JSError:
     if isinstance(exc, RetryableError):
         name = "RetryableError"
         extra["retryAfter"] = exc.retry_after
+    message = safe_str(exc)
+    if not isinstance(exc, Exception):  # SystemExit(3) / KeyboardInterrupt: say which
+        message = f"the step raised {name}" + (f" ({message})" if message else "")
     return JSError(
         name=name,
-        message=safe_str(exc),
+        message=message,
         stack=stack,
         cause=js_error_from(cause, seen) if cause is not None else None,
         extra=extra,

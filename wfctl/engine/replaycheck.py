@@ -96,7 +96,7 @@ def check_run(engine: Engine, run_id: str, runtime_name: str) -> ReplayReport:
         source = getattr(rt, "source", "replay")
         rt.close()
     report = _compare(run, log, terminal, state, key)
-    report.notes, report.source = notes, source
+    report.notes, report.source = notes + report.notes, source
     return report
 
 
