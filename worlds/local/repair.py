@@ -120,11 +120,13 @@ class SelfHealingMixin:
     def journal_problem(self, run_id: str) -> str | None:
         return journal_problem(self, run_id)
 
-    def create_event(self, run_id: str | None, *args: Any, **kwargs: Any) -> Any:
+    def _verify_journal(self, run_id: str) -> None:
+        """Called by ``create_event`` (once per run and process): refuse to append to a
+        journal shorter than its projections."""
         checked: set[str] = self.__dict__.setdefault("_journal_checked", set())
-        if run_id is not None and run_id not in checked and is_safe_id(run_id):
-            problem = journal_problem(self, run_id)
-            if problem is not None:
-                raise CorruptDataError(str(self.layout.journal(run_id)), problem)  # type: ignore[attr-defined]
-            checked.add(run_id)
-        return super().create_event(run_id, *args, **kwargs)  # type: ignore[misc]
+        if run_id in checked:
+            return
+        problem = journal_problem(self, run_id)
+        if problem is not None:
+            raise CorruptDataError(str(self.layout.journal(run_id)), problem)  # type: ignore[attr-defined]
+        checked.add(run_id)

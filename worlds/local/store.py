@@ -142,6 +142,7 @@ class LocalWorld(SelfHealingMixin, ReadsMixin, World):
     ) -> EventResult:
         if run_id is not None:
             require_safe(run_id, "run id")
+            self._verify_journal(run_id)  # repair.py: never append to a cut journal
         if correlation_id is not None:
             require_safe(correlation_id, "correlation id")
         data = _normalize(event_data)
