@@ -35,6 +35,7 @@ from wfctl.runtime.machine import VMState, template_for
 from wfctl.runtime.replay import ReplayRuntime
 from wfctl.runtime.snapshot import SnapshotRuntime
 from wfctl.serde import crypto, payload
+from wfctl.serde.depth import DepthError, check_depth
 from wfctl.serde.errors import PayloadError
 from wfctl.serde.values import JSError
 from wfctl.vm import VMError
@@ -195,6 +196,7 @@ class Engine:
         run_id_given = run_id is not None
         run_id = run_id or f"wrun_{ULID()}"
         key = self.run_key(run_id)
+        _check_depth(args, f"the input of workflow {export}")
         encoded = payload.encode(list(args), key=key, context=f"workflow {export} input")
         try:
             self._create_run(run_id, export, encoded, key, runtime_name)
@@ -256,6 +258,7 @@ class Engine:
         key = self.check_key(run)
         if drive:
             runtime_of_run(run)  # validate before recording anything
+        _check_depth(value, "the hook payload")
         data = payload.encode(value, key=key, context="hook payload")
         try:
             self.world.create_event(
@@ -301,6 +304,14 @@ class Engine:
         if name == "replay":
             return ReplayRuntime(app.bundle, ctx, feed)
         return SnapshotRuntime(app.bundle, ctx, feed, world or self.world, key)
+
+
+def _check_depth(value: Any, what: str) -> None:
+    """Values the VM decodes recursively: too deep is the caller's error (exit 2)."""
+    try:
+        check_depth(value, what)
+    except DepthError as exc:
+        raise UsageError(str(exc)) from None
 
 
 def check_encryption(run: dict[str, Any], key: bytes | None) -> None:
