@@ -34,7 +34,15 @@ __all__ = [
     "HookPayloadError",
 ]
 
-_CLIENT_NAMES = {"Client", "AsyncClient", "Run", "AsyncRun", "RunFailed", "RunCancelled", "HookPayloadError"}
+_CLIENT_NAMES = {
+    "Client",
+    "AsyncClient",
+    "Run",
+    "AsyncRun",
+    "RunFailed",
+    "RunCancelled",
+    "HookPayloadError",
+}
 
 
 def __getattr__(name: str) -> object:

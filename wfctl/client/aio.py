@@ -40,9 +40,7 @@ class AsyncRun:
         while True:
             run = await asyncio.to_thread(engine.get_run, self.id)
             if run["status"] in TERMINAL:
-                return await asyncio.to_thread(
-                    outcome, engine.world, run, engine.run_key(self.id)
-                )
+                return await asyncio.to_thread(outcome, engine.world, run, engine.run_key(self.id))
             delay = backoff.next()
             if deadline is not None:
                 left = deadline - time.monotonic()
@@ -64,9 +62,7 @@ class AsyncClient:
         concurrency: int = 4,
         public_url: str | None = None,
     ) -> None:
-        self.sync = Client(
-            app, world, drive=drive, concurrency=concurrency, public_url=public_url
-        )
+        self.sync = Client(app, world, drive=drive, concurrency=concurrency, public_url=public_url)
 
     async def start(self, workflow: str, *args: Any, run_id: str | None = None) -> AsyncRun:
         run = await asyncio.to_thread(lambda: self.sync.start(workflow, *args, run_id=run_id))

@@ -82,7 +82,9 @@ class Driver:
             if w.get("status") == "waiting" and w.get("resumeAt")
         ]
         steps = all_items(lambda c: world.list_steps(run_id, cursor=c, limit=1000, sort="asc"))
-        times += [_ms(s["retryAfter"]) for s in steps if s.get("retryAfter") and s["status"] == "pending"]
+        times += [
+            _ms(s["retryAfter"]) for s in steps if s.get("retryAfter") and s["status"] == "pending"
+        ]
         if not times:
             return  # waiting on a hook: resume_hook submits it again
         delay = max(0.0, min(times) - time.time())

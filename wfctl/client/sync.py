@@ -128,9 +128,7 @@ class Client:
         self.app = load_app(app)
         self.engine = Engine(self.world, self.app)
         self.engine.public_url = public_url  # type: ignore[attr-defined]
-        self.driver: Driver | None = (
-            Driver(self.engine, concurrency=concurrency) if drive else None
-        )
+        self.driver: Driver | None = Driver(self.engine, concurrency=concurrency) if drive else None
 
     # -- runs ---------------------------------------------------------------------------
 

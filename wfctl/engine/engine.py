@@ -27,8 +27,8 @@ from ulid import ULID
 from wfctl import __version__
 from wfctl.engine.app import App, short_name, workflow_id
 from wfctl.engine.executor import StepExecutor, StepOutcome, plain_error_text
-from wfctl.hookpolicy import check_hook_payload, run_hook_context, vm_hook_context
 from wfctl.errors import AppError, NotFoundError, UsageError
+from wfctl.hookpolicy import check_hook_payload, run_hook_context, vm_hook_context
 from wfctl.runtime.base import Runtime, choose_runtime, runtime_of_run
 from wfctl.runtime.events import EventFeed, iso_to_ms
 from wfctl.runtime.machine import VMState, template_for
@@ -137,7 +137,9 @@ class Engine:
         self.app = app
         self.concurrency = concurrency or step_concurrency()
         self.master_key = crypto.master_key_from_env()
-        self.stopping = threading.Event()  # set on shutdown: invocations record what runs, then leave
+        self.stopping = (
+            threading.Event()
+        )  # set on shutdown: invocations record what runs, then leave
         if app is not None:
             # Configuration and code errors surface before anything is written.
             choose_runtime(None)
