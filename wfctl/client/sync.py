@@ -10,7 +10,6 @@ from typing import Any
 
 from wfctl.engine.app import App, short_name
 from wfctl.engine.engine import Engine
-from wfctl.errors import UsageError
 from worlds import World, open_world
 
 from .driver import Driver
@@ -154,7 +153,7 @@ class Client:
     ) -> list[RunInfo]:
         """Runs, newest first (without their steps)."""
         if status is not None and status not in VALID_STATUSES:
-            raise UsageError(f"unknown status {status!r} ({', '.join(VALID_STATUSES)})")
+            raise ValueError(f"unknown status {status!r} ({', '.join(VALID_STATUSES)})")
         wf = None if workflow is None else f"workflow//./workflows//{short_name(workflow)}"
         page = self.world.list_runs(workflow_name=wf, status=status, limit=limit)
         return [
