@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test bench lint clean
+.PHONY: install demo shop test bench lint clean
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -18,6 +18,10 @@ demo: install
 	rm -rf examples/order/.workflow-data
 	cd examples/order && ../../$(BIN)/wfctl start orderFlow order-42 2500
 	cd examples/order && ../../$(BIN)/wfctl hook resume approve:order-42 '{"approved": true, "by": "dana"}'
+
+# The FastAPI shop example on http://127.0.0.1:8000 (Ctrl-C stops it; runs resume on restart).
+shop: install
+	cd examples/fastapi-shop && ../../$(BIN)/python app.py
 
 test: install
 	$(BIN)/pytest
