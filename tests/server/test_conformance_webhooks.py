@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import time
 
+import pytest
+
 from worlds import open_world
 
 WEBHOOK = "/.well-known/workflow/v1/webhook/"
@@ -48,8 +50,11 @@ def test_hook_not_resumable_via_public_webhook_route(serve, data_dir):  # 16
     assert doc["output"] == [{"message": "one", "done": True}]
 
 
-def test_webhook_workflow(serve, data_dir):  # 17
-    s = serve(app="e2e")
+@pytest.mark.parametrize("runtime", ["snapshot", "replay"])
+def test_webhook_workflow(serve, data_dir, runtime):  # 17
+    # replay: every invocation re-runs the workflow from the log; the webhook tokens and URLs
+    # must come out the same each time (they are drawn from the run's recorded secret).
+    s = serve(app="e2e", env={"WORKFLOW_RUNTIME": runtime})
     run_id = s.post("/api/runs", json={"workflow": "webhookWorkflow"}).json()["runId"]
     s.wait_status(run_id, ("running",))
     hooks: list[dict] = []

@@ -139,8 +139,11 @@ class Client:
         return Run(self, res.run_id)
 
     def run(self, run_id: str) -> Run:
-        """A handle on an existing run (raises ``NotFoundError`` for an unknown id)."""
-        self.engine.get_run(run_id)
+        """A handle on an existing run (raises ``NotFoundError`` for an unknown id). With
+        embedded driving, an unfinished run is driven here too (e.g. one left by a restart)."""
+        status = self.engine.get_run(run_id)["status"]
+        if self.driver is not None and status not in TERMINAL:
+            self.driver.submit(run_id)
         return Run(self, run_id)
 
     def get_run(self, run_id: str) -> RunInfo:

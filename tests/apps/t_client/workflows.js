@@ -66,3 +66,9 @@ export async function webhookFlow() {
   const c = await typed;
   return [a, b, c].map((r) => ({ url: r.url, method: r.method, body: r.body, json: r.json }));
 }
+
+export async function webhookOnce() {
+  const hook = createWebhook();
+  const req = await hook;
+  return req.json;
+}
