@@ -6,7 +6,8 @@ Starts a real `wfctl serve` on a free loopback port over a temporary data direct
 tests' t_client app), then measures, one request at a time:
 
 - ``POST /api/runs`` (``sumTo(1)``): request sent → 201 received (the run is recorded; it is
-  driven in the background);
+  driven in the background), back to back (the server drives the earlier runs meanwhile) and
+  on an otherwise idle server (each run finished before the next request);
 - a webhook: request to ``hook.url`` → 202 received (the payload is recorded), and request sent →
   the run completed with the webhook's body (``webhookOnce``).
 
@@ -72,6 +73,13 @@ def main() -> None:
                 r = http.post("/api/runs", json={"workflow": "sumTo", "args": [1]})
                 post.append(time.perf_counter() - t)
                 assert r.status_code == 201, r.text
+            idle = []  # the same request with the server otherwise idle (previous run finished)
+            for _ in range(args.runs // 2):
+                t = time.perf_counter()
+                r = http.post("/api/runs", json={"workflow": "sumTo", "args": [1]})
+                idle.append(time.perf_counter() - t)
+                _wait(http, r.json()["runId"], "completed")
+                time.sleep(0.05)
             world = open_world(data)
             hook_req, hook_done = [], []
             for i in range(args.webhooks):
@@ -93,7 +101,8 @@ def main() -> None:
     print(
         json.dumps(
             {
-                "post_api_runs": _ms(post),
+                "post_api_runs_back_to_back": _ms(post),
+                "post_api_runs_idle_server": _ms(idle),
                 "webhook_request": _ms(hook_req),
                 "webhook_to_run_completed": _ms(hook_done),
             },

@@ -1,7 +1,8 @@
 """``wfctl.AsyncClient``: the Client's methods as coroutines, for asyncio applications.
 
 World and engine calls run in worker threads (``asyncio.to_thread``) so the event loop never
-blocks on a file or a lock; waiting for a result sleeps on the loop with a growing backoff.
+blocks on a file or a lock; waiting for a result re-reads the run with a growing backoff, and
+with embedded driving is woken early by the client's own drives.
 """
 
 from __future__ import annotations
@@ -47,7 +48,11 @@ class AsyncRun:
                 if left <= 0:
                     raise TimeoutError(f"run {self.id} is still {run['status']} after {timeout} s")
                 delay = min(delay, left)
-            await asyncio.sleep(delay)
+            driver = self.client.sync.driver
+            if driver is not None:  # woken by this process's own drives, as Run.result
+                await asyncio.to_thread(driver.wait_changed, delay)
+            else:
+                await asyncio.sleep(delay)
 
 
 class AsyncClient:

@@ -123,6 +123,7 @@ class Client:
         concurrency: int = 4,
         public_url: str | None = None,
     ) -> None:
+        self._owns_world = not isinstance(world, World)  # close only what we opened
         self.world = resolve_world(world)
         self.app = load_app(app)
         self.engine = Engine(self.world, self.app)
@@ -185,7 +186,8 @@ class Client:
         """Stop driving: steps in flight finish and are recorded, runs stay resumable."""
         if self.driver is not None:
             self.driver.close()
-        self.world.close()
+        if self._owns_world:
+            self.world.close()
 
     def __enter__(self) -> Client:
         return self
