@@ -1,6 +1,6 @@
 """devalue 5.6.3 ``stringify``/``parse``, byte-compatible with the Workflow DevKit.
 
-The wire format (workflow-devkit.md §7.3/§7.4): a JSON array whose element 0 is the root;
+The wire format (devalue, https://github.com/sveltejs/devalue, with the DevKit's `devl` prefix): a JSON array whose element 0 is the root;
 objects, arrays and containers refer to other elements by index; the negative indices
 -1..-7 are undefined, array hole, NaN, +Infinity, -Infinity, -0 and the sparse-array
 marker. Values are deduplicated: objects by identity, primitives by value, so shared and
