@@ -88,7 +88,7 @@ def policy_of(hook: dict[str, Any], key: bytes | None) -> HookPolicy:
 
 def schema_errors(schema: Any, value: Any) -> list[dict[str, str]]:
     """The failing paths of ``value`` against the JSON Schema ``schema`` (empty when valid)."""
-    import jsonschema  # imported on first use: most runs have no typed hooks
+    import jsonschema  # type: ignore[import-untyped]  # on first use: most runs have no typed hooks
 
     cls = jsonschema.validators.validator_for(schema, default=jsonschema.Draft202012Validator)
     try:

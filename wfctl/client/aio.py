@@ -28,7 +28,7 @@ class AsyncRun:
 
     async def status(self) -> str:
         engine = self.client.sync.engine
-        return (await asyncio.to_thread(engine.get_run, self.id))["status"]
+        return str((await asyncio.to_thread(engine.get_run, self.id))["status"])
 
     async def info(self) -> RunInfo:
         return await self.client.get_run(self.id)

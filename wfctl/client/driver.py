@@ -37,9 +37,15 @@ class Driver:
         self.timers: dict[str, threading.Timer] = {}
         self.closed = False
         ref = weakref.ref(self)
-        # At interpreter exit, let in-flight drives finish their steps and leave (resumable)
-        # instead of sleeping out their timers. Runs before the executor's own join.
-        threading._register_atexit(lambda: (d := ref()) and d.engine.stopping.set())  # type: ignore[attr-defined]
+
+        def at_exit() -> None:
+            # At interpreter exit, let in-flight drives finish their steps and leave (resumable)
+            # instead of sleeping out their timers. Runs before the executor's own join.
+            driver = ref()
+            if driver is not None:
+                driver.engine.stopping.set()
+
+        threading._register_atexit(at_exit)  # type: ignore[attr-defined]
 
     def submit(self, run_id: str) -> None:
         with self.lock:

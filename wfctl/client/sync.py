@@ -73,7 +73,7 @@ class Run:
 
     def status(self) -> str:
         """``"pending"``, ``"running"``, ``"completed"``, ``"failed"`` or ``"cancelled"``."""
-        return self.client.engine.get_run(self.id)["status"]
+        return str(self.client.engine.get_run(self.id)["status"])
 
     def info(self) -> RunInfo:
         return self.client.get_run(self.id)

@@ -26,6 +26,7 @@ from ulid import ULID
 
 from wfctl import __version__
 from wfctl.engine.app import App, short_name, workflow_id
+from wfctl.engine.check import require_valid
 from wfctl.engine.executor import StepExecutor, StepOutcome, plain_error_text
 from wfctl.errors import AppError, NotFoundError, UsageError
 from wfctl.hookpolicy import check_hook_payload, run_hook_context, vm_hook_context
@@ -137,9 +138,9 @@ class Engine:
         self.app = app
         self.concurrency = concurrency or step_concurrency()
         self.master_key = crypto.master_key_from_env()
-        self.stopping = (
-            threading.Event()
-        )  # set on shutdown: invocations record what runs, then leave
+        # `start` refuses an app whose workflows use a step steps.py does not register.
+        self.check_steps = True
+        self.stopping = threading.Event()  # shutdown: invocations record what runs, then leave
         if app is not None:
             # Configuration and code errors surface before anything is written.
             choose_runtime(None)
@@ -188,6 +189,8 @@ class Engine:
         app = self._require_app()
         export = short_name(workflow)
         runtime_name = choose_runtime(runtime)
+        if self.check_steps:
+            require_valid(app)  # a misspelled useStep name fails here, before a run exists
         known = self.workflows()
         if export not in known:
             raise AppError(

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from wfctl.errors import UsageError
+from worlds import World
 
 
 def is_loopback(host: str) -> bool:
@@ -36,7 +37,7 @@ def bind(host: str, port: int) -> socket.socket:
 def serve(
     *,
     app_dir: Path | None,
-    world: str | Path | None,
+    world: str | Path | World | None,
     host: str,
     port: int,
     concurrency: int,
