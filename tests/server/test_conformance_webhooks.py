@@ -33,7 +33,7 @@ def _event_types(data_dir, run_id):
 
 
 def test_hook_not_resumable_via_public_webhook_route(serve, data_dir):  # 16
-    s = serve(app="e2e")
+    s = serve("--no-check", app="e2e")  # the e2e app uses unregistered steps on purpose
     token = "hook-not-public-16"
     run_id = s.post(
         "/api/runs", json={"workflow": "hookWorkflow", "args": [token, "data-16"]}
@@ -54,7 +54,7 @@ def test_hook_not_resumable_via_public_webhook_route(serve, data_dir):  # 16
 def test_webhook_workflow(serve, data_dir, runtime):  # 17
     # replay: every invocation re-runs the workflow from the log; the webhook tokens and URLs
     # must come out the same each time (they are drawn from the run's recorded secret).
-    s = serve(app="e2e", env={"WORKFLOW_RUNTIME": runtime})
+    s = serve("--no-check", app="e2e", env={"WORKFLOW_RUNTIME": runtime})
     run_id = s.post("/api/runs", json={"workflow": "webhookWorkflow"}).json()["runId"]
     s.wait_status(run_id, ("running",))
     hooks: list[dict] = []
@@ -86,7 +86,7 @@ def test_webhook_workflow(serve, data_dir, runtime):  # 17
 
 
 def test_webhook_route_with_invalid_token(serve):  # 18
-    s = serve(app="e2e")
+    s = serve("--no-check", app="e2e")
     for method in ("POST", "GET", "PUT"):
         r = s.http.request(method, WEBHOOK + "no-such-token", content=b"{}")
         assert r.status_code == 404 and r.content == b""

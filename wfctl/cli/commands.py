@@ -572,6 +572,13 @@ def serve(
             help="Require 'Authorization: Bearer TOKEN' on /api/* (env WFCTL_API_TOKEN); needed off loopback.",
         ),
     ] = None,
+    check: Annotated[
+        bool,
+        typer.Option(
+            "--check/--no-check",
+            help="Refuse runs of an app whose useStep names are not all registered (default).",
+        ),
+    ] = True,
     app_dir: AppOpt = None,
 ) -> None:
     """Serve the HTTP API and webhooks, and drive runs (worker loop) in this process."""
@@ -587,6 +594,7 @@ def serve(
             concurrency=concurrency,
             public_url=public_url,
             api_token=api_token,
+            check_steps=check,
         )
 
 

@@ -43,6 +43,7 @@ def serve(
     concurrency: int,
     public_url: str | None,
     api_token: str | None,
+    check_steps: bool = True,
 ) -> None:
     import uvicorn
 
@@ -61,6 +62,7 @@ def serve(
     shown_host = f"[{host}]" if ":" in host else host
     url = (public_url or f"http://{shown_host}:{bound_port}").rstrip("/")
     client = Client(app_dir, world, drive=True, concurrency=concurrency, public_url=url)
+    client.engine.check_steps = check_steps
     worker = BackgroundWorker(client.engine, concurrency=concurrency)
     app = create_app(client, api_token=api_token, worker=worker, public_url=url)
     config = uvicorn.Config(
