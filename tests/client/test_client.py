@@ -214,3 +214,19 @@ def _has(data_dir, run_id, event_type):
         return any(e["eventType"] == event_type for e in w.list_events(run_id).data)
     finally:
         w.close()
+
+
+def test_webhook_urls_from_the_clients_public_url(make_client, monkeypatch):
+    monkeypatch.delenv("WFCTL_PUBLIC_URL", raising=False)
+    for public, prefix in (("https://shop.test/wf/", "https://shop.test/wf"), (None, "")):
+        client = make_client(public_url=public)
+        run = client.start("webhookFlow")
+        deadline = time.monotonic() + 30
+        while not (steps := client.get_run(run.id).steps) or steps[0].status != "completed":
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+        made = steps[0].output
+        assert made["urls"] == [
+            f"{prefix}/.well-known/workflow/v1/webhook/{t}" for t in made["tokens"]
+        ]
+        client.cancel(run.id)
