@@ -58,6 +58,9 @@ def test_routes(serve, data_dir):
     r = s.post(f"/api/runs/{run_id}/cancel")
     assert r.status_code == 200 and r.json() == {"runId": run_id, "status": "cancelled"}
     assert s.post("/api/runs/wrun_01M8VJBAD9A2BVJ6DA47MM78DY/cancel").status_code == 404
+    finished = s.post("/api/runs", json={"workflow": "sumTo", "args": [1]}).json()["runId"]
+    s.wait_status(finished, ("completed",))
+    assert s.post(f"/api/runs/{finished}/cancel").status_code == 409
 
     assert s.get("/healthz").json() == {"ok": True}
 

@@ -142,7 +142,10 @@ def create_app(
     @_guard
     async def cancel_run(request: Request) -> Response:
         run_id = request.path_params["run_id"]
-        status = await run_in_threadpool(client.cancel, run_id)
+        try:
+            status = await run_in_threadpool(client.cancel, run_id)
+        except UsageError as exc:  # the run already ended
+            return _error(409, str(exc))
         return JSON({"runId": run_id, "status": status})
 
     @_guard
@@ -183,6 +186,8 @@ def create_app(
             return _error(400, str(exc), errors=exc.errors)
         except (NotFoundError, HookNotFoundError):
             return Response(status_code=404)
+        except (WfctlError, WorldError, PayloadError) as exc:  # e.g. the run just ended
+            return _error(409, str(exc))
         policy = policy_of(hook, engine.run_key(hook["runId"]))
         if policy.respond_with is not None:
             r = policy.respond_with
