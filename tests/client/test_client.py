@@ -230,3 +230,31 @@ def test_webhook_urls_from_the_clients_public_url(make_client, monkeypatch):
             f"{prefix}/.well-known/workflow/v1/webhook/{t}" for t in made["tokens"]
         ]
         client.cancel(run.id)
+
+
+def test_a_long_sleep_holds_no_thread(client):
+    # Drives wait in-process only for timers due within `grace`; a later timer is handed to a
+    # threading.Timer that submits the run again when due (here grace is shortened).
+    client.driver.grace = 0.1
+    run = client.start("sleepy", 1500)
+    time.sleep(0.8)
+    assert run.status() == "running"
+    assert not client.driver.active and run.id in client.driver.timers
+    assert run.result(timeout=30) == "woke"
+
+
+def test_drive_false_result_reads_only_its_run_with_backoff(make_client):
+    client = make_client(drive=False)
+    run = client.start("sumTo", 1)
+    calls = []
+    real_get_run = client.engine.get_run
+
+    def counting(run_id):
+        calls.append(run_id)
+        return real_get_run(run_id)
+
+    client.engine.get_run = counting
+    with pytest.raises(TimeoutError):
+        run.result(timeout=1.5)
+    assert set(calls) == {run.id}
+    assert len(calls) < 20  # 10 ms growing to 0.5 s, not a busy loop
