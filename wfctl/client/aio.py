@@ -8,6 +8,7 @@ with embedded driving is woken early by the client's own drives.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from pathlib import Path
 from typing import Any
@@ -38,21 +39,36 @@ class AsyncRun:
         engine = self.client.sync.engine
         deadline = None if timeout is None else time.monotonic() + timeout
         backoff = Backoff()
-        while True:
-            run = await asyncio.to_thread(engine.get_run, self.id)
-            if run["status"] in TERMINAL:
-                return await asyncio.to_thread(outcome, engine.world, run, engine.run_key(self.id))
-            delay = backoff.next()
-            if deadline is not None:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    raise TimeoutError(f"run {self.id} is still {run['status']} after {timeout} s")
-                delay = min(delay, left)
-            driver = self.client.sync.driver
-            if driver is not None:  # woken by this process's own drives, as Run.result
-                await asyncio.to_thread(driver.wait_changed, delay)
-            else:
-                await asyncio.sleep(delay)
+        # With embedded driving, the client's own drives wake this waiter through the loop
+        # (no thread is held while waiting).
+        loop = asyncio.get_running_loop()
+        changed = asyncio.Event()
+        driver = self.client.sync.driver
+
+        def wake() -> None:
+            loop.call_soon_threadsafe(changed.set)
+
+        if driver is not None:
+            driver.listeners.add(wake)
+        try:
+            while True:
+                changed.clear()
+                run = await asyncio.to_thread(engine.get_run, self.id)
+                if run["status"] in TERMINAL:
+                    key = engine.run_key(self.id)
+                    return await asyncio.to_thread(outcome, engine.world, run, key)
+                delay = backoff.next()
+                if deadline is not None:
+                    left = deadline - time.monotonic()
+                    if left <= 0:
+                        status = run["status"]
+                        raise TimeoutError(f"run {self.id} is still {status} after {timeout} s")
+                    delay = min(delay, left)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(changed.wait(), delay)
+        finally:
+            if driver is not None:
+                driver.listeners.discard(wake)
 
 
 class AsyncClient:

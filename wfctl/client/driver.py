@@ -8,10 +8,12 @@ Everyone waiting for a run (``Run.result``) is woken through one condition after
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
 import weakref
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 
@@ -35,6 +37,7 @@ class Driver:
         self.active: set[str] = set()
         self.again: set[str] = set()
         self.timers: dict[str, threading.Timer] = {}
+        self.listeners: set[Callable[[], None]] = set()  # called after every drive (any thread)
         self.closed = False
         ref = weakref.ref(self)
 
@@ -74,6 +77,9 @@ class Driver:
                 self.again.discard(run_id)
             with self.changed:
                 self.changed.notify_all()
+            for listener in list(self.listeners):
+                with contextlib.suppress(RuntimeError):  # e.g. a waiter's event loop closed
+                    listener()
         if again:
             self.submit(run_id)
         elif status is not None and status not in TERMINAL_STATUSES:
