@@ -213,7 +213,9 @@ def parse_json(text: str, what: str) -> Any:
         raise UsageError(f"{what} is nested too deeply (at most {MAX_DEPTH} levels)") from None
     except DepthError as exc:
         raise UsageError(str(exc)) from None
-    except ValueError as exc:
+    except json.JSONDecodeError as exc:
+        raise UsageError(f"{what} is not valid JSON ({exc.msg} at position {exc.pos})") from None
+    except ValueError as exc:  # e.g. an integer beyond Python's digit limit
         msg = getattr(exc, "msg", str(exc))
         pos = getattr(exc, "pos", None)
         where = f" at position {pos}" if pos is not None else ""
