@@ -2,8 +2,8 @@
 
 - Every repository path a doc names in backticks exists, and no doc points outside the
   repository (issue 15: the docs once cited a design file readers do not have).
-- Every ``js`` example of docs/API-JS.md is a complete workflows.js: with the doc's own
-  steps.py it loads in the VM, passes ``wfctl check``, and each ``// $ wfctl …  → value`` line
+- Every ``js`` example of docs/API-JS.md is a complete workflows.js (and API-PYTHON.md has one
+  complete app): with the doc's own steps.py it loads in the VM, passes ``wfctl check``, and each ``// $ wfctl …  → value`` line
   gives that output when run (in-process through Typer's CliRunner, on a fresh data dir).
 """
 
@@ -22,6 +22,7 @@ from wfctl.cli.commands import app as cli_app
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 API_JS = ROOT / "docs" / "API-JS.md"
+API_PY = ROOT / "docs" / "API-PYTHON.md"
 
 _FENCE = re.compile(r"^```(\w*)\n(.*?)^```", re.S | re.M)
 _REPO_PATH = re.compile(
@@ -43,8 +44,13 @@ def test_doc_cites_only_repository_files(doc: Path) -> None:
     assert not missing, f"{doc.name} names files that are not in the repository: {missing}"
 
 
-def _js_examples() -> list[str]:
-    return [b for b in blocks(API_JS, "js") if "export " in b]
+def _examples() -> list[tuple[str, str]]:
+    """(workflows.js, steps.py) of every runnable example: each js block of API-JS.md with that
+    doc's steps.py, and API-PYTHON.md's complete example."""
+    js_steps = blocks(API_JS, "python")[0]
+    out = [(b, js_steps) for b in blocks(API_JS, "js") if "export " in b]
+    out.append((blocks(API_PY, "js")[0], blocks(API_PY, "python")[1]))
+    return out
 
 
 def _run(args: list[str]) -> tuple[int, dict[str, object] | None]:
@@ -55,13 +61,13 @@ def _run(args: list[str]) -> tuple[int, dict[str, object] | None]:
         return result.exit_code, None
 
 
-@pytest.mark.parametrize("index", range(len(_js_examples())))
-def test_api_js_example_runs_as_written(index: int, tmp_path: Path) -> None:
-    source = _js_examples()[index]
+@pytest.mark.parametrize("index", range(len(_examples())))
+def test_api_example_runs_as_written(index: int, tmp_path: Path) -> None:
+    source, steps = _examples()[index]
     app = tmp_path / "app"
     app.mkdir()
     (app / "workflows.js").write_text(source)
-    (app / "steps.py").write_text(blocks(API_JS, "python")[0])
+    (app / "steps.py").write_text(steps)
     base = ["--data-dir", str(tmp_path / "data"), "--json"]
 
     code, report = _run([*base, "check", "--app", str(app)])
