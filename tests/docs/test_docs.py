@@ -15,24 +15,19 @@ import shlex
 from pathlib import Path
 
 import pytest
+from docs_support import ROOT, blocks
 from typer.testing import CliRunner
 
 from wfctl.cli.commands import app as cli_app
 
-ROOT = Path(__file__).resolve().parents[2]
 DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 API_JS = ROOT / "docs" / "API-JS.md"
 API_PY = ROOT / "docs" / "API-PYTHON.md"
 
-_FENCE = re.compile(r"^```(\w*)\n(.*?)^```", re.S | re.M)
 _REPO_PATH = re.compile(
     r"`((?:docs|examples|wfctl|worlds|tests|bench)/[A-Za-z0-9_./\-]*[A-Za-z0-9_\-])(?:::[\w]+)?`"
 )
 _COMMAND = re.compile(r"^// \$ (wfctl .*?)  → (.*)$", re.M)
-
-
-def blocks(path: Path, lang: str) -> list[str]:
-    return [m.group(2) for m in _FENCE.finditer(path.read_text()) if m.group(1) == lang]
 
 
 @pytest.mark.parametrize("doc", DOCS, ids=lambda p: p.name)
