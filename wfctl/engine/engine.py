@@ -26,7 +26,10 @@ from ulid import ULID
 from wfctl import __version__
 from wfctl.engine.app import App, short_name, workflow_id
 from wfctl.engine.executor import StepExecutor, StepOutcome, plain_error_text
+from wfctl.engine.observer import NULL_OBSERVER, RunObserver
+from wfctl.engine.runlogs import RunWatch
 from wfctl.errors import AppError, NotFoundError, UsageError
+from wfctl.runtime import logsink
 from wfctl.runtime.base import Runtime, choose_runtime, runtime_of_run
 from wfctl.runtime.events import EventFeed, iso_to_ms
 from wfctl.runtime.machine import VMState, template_for
@@ -129,10 +132,16 @@ def _iso_ms(ms: int) -> str:
 
 class Engine:
     def __init__(
-        self, world: World, app: App | None = None, *, concurrency: int | None = None
+        self,
+        world: World,
+        app: App | None = None,
+        *,
+        concurrency: int | None = None,
+        observer: RunObserver | None = None,
     ) -> None:
         self.world = world
         self.app = app
+        self.observer = observer or NULL_OBSERVER  # progress and logs (wfctl.engine.observer)
         self.concurrency = concurrency or step_concurrency()
         self.master_key = crypto.master_key_from_env()
         if app is not None:
@@ -312,12 +321,14 @@ class _Invocation:
         self.state = LogState()
         self.notes: list[str] = []
         self.events_written = 0
+        self.watch = RunWatch(self.world, run_id, self.key, engine.observer)
 
     # -- log ------------------------------------------------------------------------------
 
     def refresh(self) -> None:
         page = self.world.list_events(self.run_id, cursor=self.state.cursor)
         self.state.add(page.data)
+        self.watch.events(page.data)
 
     def write(
         self, event_type: str, correlation_id: str | None = None, data: dict[str, Any] | None = None
@@ -335,6 +346,15 @@ class _Invocation:
     # -- main loop --------------------------------------------------------------------------
 
     def run(self) -> RunResult:
+        # The watch stores this run's logs and tells the engine's observer what happens.
+        sink = logsink.current.set(self.watch)
+        try:
+            return self._run()
+        finally:
+            logsink.current.reset(sink)
+            self.watch.end()
+
+    def _run(self) -> RunResult:
         run = self.world.get_run(self.run_id)
         runtime_name = runtime_of_run(run)  # validated before anything is written
         self.engine.check_key(run)
@@ -346,6 +366,7 @@ class _Invocation:
                 return RunResult(self.world.get_run(self.run_id))
         if run["status"] in TERMINAL_STATUSES:
             return RunResult(run)
+        self.watch.begin(run)
         if (
             runtime_name == "replay"
             and os.environ.get("WORKFLOW_RUNTIME") != "replay"
@@ -471,6 +492,7 @@ class _Invocation:
     def _sleep_until(self, due_ms: int) -> None:
         """Sleep in short slices, returning early when another process appends to the log."""
         before = len(self.state.events)
+        self.watch.sleeping(due_ms)
         while (remaining := due_ms / 1000 - time.time()) > 0:
             time.sleep(min(remaining, 1.0))
             self.refresh()
@@ -554,6 +576,7 @@ class _Invocation:
                 earliest = ra if earliest is None else min(earliest, ra)
                 continue
             inflight[cid] = pool.submit(executor.run, run, cid, p["stepName"], self.key)
+            self.watch.step_submitted(cid, p["stepName"])
         return earliest
 
     # -- endings ---------------------------------------------------------------------------

@@ -9,13 +9,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import traceback
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from wfctl.engine.app import App, short_name
 from wfctl.engine.registry import StepMetadata, _current
+from wfctl.engine.tracebacks import user_traceback
 from wfctl.errors import FatalError, RetryableError
 from wfctl.serde import payload
 from wfctl.serde.values import JSError
@@ -58,7 +58,7 @@ def js_error_from(exc: BaseException) -> JSError:
     if isinstance(exc, JSError):
         return exc
     name = type(exc).__name__
-    stack = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__)).rstrip()
+    stack = user_traceback(exc)  # the step's own frames, without the engine's
     cause = exc.__cause__
     extra: dict[str, Any] = {}
     if isinstance(exc, FatalError) or getattr(exc, "fatal", False) is True:

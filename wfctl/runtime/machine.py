@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from wfctl.errors import AppError, UsageError
+from wfctl.runtime import logsink
 from wfctl.runtime.bundle import ENTRY_NAME, ENTRY_SOURCE, Bundle
 from wfctl.vm import VM, JSException, Snapshot
 
@@ -79,8 +80,7 @@ def vm_limits() -> dict[str, Any]:
 
 
 def _console(stream: str, text: str) -> None:
-    for line in text.rstrip("\n").splitlines():
-        log.info("[workflow %s] %s", stream, line)
+    logsink.console(stream, text)  # numbered calls go to the run's log sink, once each
 
 
 class _Template:
@@ -90,6 +90,7 @@ class _Template:
         vm = VM.boot(modules=bundle.resolve, console=_console, **vm_limits())
         try:
             try:
+                vm.eval(logsink.SEQ_SHIM, "<wfctl:console>")  # numbers console calls (logsink)
                 vm.eval_module(ENTRY_SOURCE, ENTRY_NAME)
                 vm.run_jobs()
             except JSException as exc:
