@@ -28,6 +28,9 @@ class CliState:
     data_dir: Path
     json: bool = False
     debug: bool = False
+    quiet: bool = False  # no workflow/step log lines on stderr
+    wide: bool = False  # tables: every column, nothing cut
+    app_dir: Path | None = None  # global --app (commands' own --app wins)
 
     @property
     def out(self) -> Console:
@@ -132,6 +135,12 @@ def setup_logging(debug: bool) -> None:
         format="%(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    # Steps' logging.info() is part of their log (wfctl.engine.runlogs): let INFO records
+    # through the root logger, while the stderr handler keeps its own level.
+    root = logging.getLogger()
+    for h in root.handlers:
+        h.setLevel(root.level)
+    root.setLevel(min(root.level, logging.INFO))
 
 
 def parse_arg(text: str) -> Any:

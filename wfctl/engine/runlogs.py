@@ -244,6 +244,8 @@ class _StepStream(io.TextIOBase):
 
 class _StepLogHandler(logging.Handler):
     def emit(self, record: logging.LogRecord) -> None:
+        if record.name.startswith("wfctl."):
+            return  # the engine's own records about the step are not the step's output
         found = _watch_for_step()
         if found is None:
             return
@@ -262,7 +264,7 @@ class InStepFilter(logging.Filter):
     """For the other handlers: records made inside a step are the step's log, shown by it."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        return _watch_for_step() is None
+        return record.name.startswith("wfctl.") or _watch_for_step() is None
 
 
 _install_lock = threading.Lock()

@@ -5,6 +5,7 @@ what the run waits on. Pure functions of the events, so the live view, ``inspect
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -35,6 +36,7 @@ class Attempt:
     end_ms: int | None = None
     outcome: str = "running"  # running | completed | retrying | failed
     message: str = ""
+    error_type: str = ""  # the exception type the step raised (when the error is readable)
     retry_at_ms: int | None = None
 
     @property
@@ -72,10 +74,44 @@ class Happening:
     event: dict[str, Any] | None = None
 
 
+ErrorReader = Callable[[dict[str, Any]], tuple[str, str]]
+
+
+def innermost(err: Any) -> Any:
+    """'Step x failed after N retries' wraps what the step raised: that is the interesting one."""
+    from wfctl.serde.values import JSError
+
+    while (
+        isinstance(err, JSError)
+        and err.name == "FatalError"
+        and err.message.startswith('Step "')
+        and isinstance(err.cause, JSError)
+    ):
+        err = err.cause
+    return err
+
+
+def error_reader(key: bytes | None) -> ErrorReader:
+    """(type, message) of a step_retrying/step_failed event's error, decoding it with ``key``."""
+    from wfctl.serde import payload
+
+    def read(data: dict[str, Any]) -> tuple[str, str]:
+        try:
+            err = innermost(payload.decode(data.get("error"), key=key))
+        except Exception:  # encrypted without the key, or odd data: the plain text, if any
+            return "", str(data.get("message") or "")
+        name = str(getattr(err, "name", "") or "")
+        message = getattr(err, "message", None)
+        return name, str(message if message is not None else err)
+
+    return read
+
+
 class Tracker:
     """Folds events (in log order) into spans; ``feed`` returns the happenings they make."""
 
-    def __init__(self) -> None:
+    def __init__(self, read_error: ErrorReader | None = None) -> None:
+        self.read_error = read_error
         self.spans: dict[str, Span] = {}
         self.status = "pending"
         self.created_ms: int | None = None
@@ -146,6 +182,8 @@ class Tracker:
                 span.attempts.append(a)
             a.end_ms = at
             a.message = str(data.get("message") or "")
+            if self.read_error is not None and t != "step_completed":
+                a.error_type, a.message = self.read_error(data)
             if t == "step_completed":
                 a.outcome = span.status = "completed"
                 span.end_ms = at
