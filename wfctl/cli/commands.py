@@ -22,6 +22,7 @@ from wfctl.cli.context import (
     resolve_app_dir,
     resolve_data_dir,
     setup_logging,
+    state,
 )
 from wfctl.cli.jsonout import decode_field, entity_json, error_json
 from wfctl.engine.app import App, short_name
@@ -653,3 +654,22 @@ def worker(
         st.out.print(
             f"worker idle: drove {total.driven} run invocation(s), wrote {total.events} event(s)"
         )
+
+
+# ---------------------------------------------------------------------------- web
+
+
+@app.command()
+def web(
+    ctx: typer.Context,
+    host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", min=0, max=65535, help="Port.")] = 3456,
+    app_dir: AppOpt = None,
+) -> None:
+    """Serve the web UI: runs, a run's timeline, steps, events, hooks (resume), logs."""
+    st = state(ctx)
+    with guarded(st):
+        from wfctl.web.serve import serve
+
+        target = app_dir or st.app_dir or resolve_app_dir(None)
+        serve(st, host=host, port=port, app_dir=target)
