@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test bench lint clean
+.PHONY: install browser demo test bench lint clean
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -19,7 +19,17 @@ demo: install
 	cd examples/order && ../../$(BIN)/wfctl start orderFlow order-42 2500
 	cd examples/order && ../../$(BIN)/wfctl hook resume approve:order-42 '{"approved": true, "by": "dana"}'
 
-test: install
+# The web UI tests drive Debian's headless Chromium (tests/web): install it when it is missing.
+browser:
+	@if command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  echo "installing chromium + chromium-driver for the browser tests"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; \
+	else \
+	  echo "chromium/chromium-driver missing: the browser tests will fail; install them with: apt-get install -y chromium chromium-driver"; \
+	fi
+
+test: install browser
 	$(BIN)/pytest
 
 bench: install
