@@ -124,3 +124,29 @@ def test_follow_backs_off_while_nothing_happens(data_dir):
     child.expect(pexpect.EOF)
     child.close()
     assert used < 0.3, f"idle --follow used {used:.2f}s CPU in 3s"
+
+
+def test_ctrl_c_twice_leaves_a_running_step_to_be_retried(data_dir):
+    env = {**env_for(data_dir), "NO_COLOR": "1"}
+    child = spawn(["start", "slowly", "2"], env)
+    child.expect("slow_step #1 started")
+    time.sleep(0.3)
+    child.sendintr()
+    child.expect("Ctrl-C again to leave now")
+    child.sendintr()
+    child.expect(pexpect.EOF)
+    child.close()
+    out = plain(child.before or "")
+    assert child.exitstatus == 130, out
+    assert "it waits on step slow_step" in out, out
+    run_id = re.search(r"run (wrun_\w{26}) is left running", out).group(1)
+    # nothing is lost: a worker picks the run up and the step runs again
+    out, code = pty_run(["worker", "--until-idle"], env)
+    assert code == 0, out
+    assert f"{run_id}   → slow_step #2 started" in out, out
+    assert f"{run_id} ■ run completed" in out, out
+    world = open_world(data_dir)
+    try:
+        assert world.get_run(run_id)["status"] == "completed"
+    finally:
+        world.close()

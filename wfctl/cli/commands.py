@@ -215,9 +215,10 @@ def start(
             raise UsageError("--timeout must be a non-negative number of seconds")
         engine = _engine(st, app_dir, live=True)
         try:
-            res = engine.start(
-                workflow, values, runtime=runtime, run_id=run_id, wait=wait, timeout=timeout
-            )
+            with progress.ctrl_c(st.err, engine.world, engine.observer):
+                res = engine.start(
+                    workflow, values, runtime=runtime, run_id=run_id, wait=wait, timeout=timeout
+                )
         except KeyboardInterrupt:
             _interrupted(st, engine)
         summary = _run_summary(engine, res)
@@ -593,7 +594,8 @@ def hook_resume(
         value = None if payload_json is None else parse_json(payload_json, "PAYLOAD_JSON")
         engine = _engine(st, app_dir, need_app=not no_drive, live=True)
         try:
-            res = engine.resume_hook(token, value, drive=not no_drive)
+            with progress.ctrl_c(st.err, engine.world, engine.observer):
+                res = engine.resume_hook(token, value, drive=not no_drive)
         except KeyboardInterrupt:
             _interrupted(st, engine)
         summary = _run_summary(engine, res)

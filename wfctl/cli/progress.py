@@ -8,9 +8,12 @@ lines go to stderr, marked with run and workflow, unless ``--quiet``.
 
 from __future__ import annotations
 
+import os
+import signal
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from rich.console import Console
@@ -268,8 +271,11 @@ def interrupted_message(world: World, run_id: str | None) -> list[str]:
     lines = [
         f"interrupted: run {run_id} is left {status} (nothing is lost; it continues where it stopped)"
     ]
-    for item in t.waiting_on():
+    waiting = t.waiting_on()
+    for item in waiting:
         lines.append(f"  it waits on {describe_waiting(item)}")
+    if not waiting:
+        lines.append("  it is ready to go on (its last step finished)")
     hooks = [w["token"] for w in t.waiting_on() if w["kind"] == "hook"]
     if hooks:
         lines.append(f"continue it with: wfctl hook resume {hooks[0]} [PAYLOAD_JSON]")
@@ -288,3 +294,35 @@ def live_observer(st: Any) -> LiveObserver:
     return LiveObserver(
         LineWriter(progress=st.interactive, logs=not st.quiet, key_for=lambda _run_id: None)
     )
+
+
+@contextmanager
+def ctrl_c(err: Console, world: World, observer: RunObserver) -> Iterator[None]:
+    """While a command drives a run: the first Ctrl-C stops after the running steps finish
+    (they record their outcome); a second one leaves at once — a step cut short that way is
+    simply retried by whoever drives the run next."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    presses = 0
+
+    def handler(signum: int, frame: Any) -> None:
+        nonlocal presses
+        presses += 1
+        if presses == 1:
+            err.print(
+                "stopping: steps already running finish first (Ctrl-C again to leave now; "
+                "they will be retried)",
+                markup=False,
+            )
+            raise KeyboardInterrupt
+        for line in interrupted_message(world, getattr(observer, "last_run", None)):
+            err.print(line, markup=False)
+        err.file.flush()
+        os._exit(130)
+
+    previous = signal.signal(signal.SIGINT, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
