@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
-from wfctl.cli import progress, render
+from wfctl.cli import authoring, progress, render
 from wfctl.cli.context import (
     EXIT_FAILED,
     CliState,
@@ -197,6 +197,13 @@ def start(
     run_id: Annotated[
         str | None, typer.Option("--run-id", help="Use this run id (wrun_<ULID>).")
     ] = None,
+    check: Annotated[
+        bool,
+        typer.Option(
+            "--check/--no-check",
+            help="Refuse an app whose workflows use a step steps.py lacks (default), as `wfctl check`.",
+        ),
+    ] = True,
     json_out: JsonOpt = False,
 ) -> None:
     """Create a run and drive it in this process."""
@@ -214,6 +221,7 @@ def start(
         if timeout is not None and timeout < 0:
             raise UsageError("--timeout must be a non-negative number of seconds")
         engine = _engine(st, app_dir, live=True)
+        engine.check_steps = check
         try:
             with progress.ctrl_c(st.err, engine.world, engine.observer):
                 res = engine.start(
@@ -656,6 +664,9 @@ def worker(
         st.out.print(
             f"worker idle: drove {total.driven} run invocation(s), wrote {total.events} event(s)"
         )
+
+
+authoring.register(app)
 
 
 # ---------------------------------------------------------------------------- web

@@ -25,6 +25,7 @@ from ulid import ULID
 
 from wfctl import __version__
 from wfctl.engine.app import App, short_name, workflow_id
+from wfctl.engine.check import require_valid
 from wfctl.engine.executor import StepExecutor, StepOutcome, plain_error_text
 from wfctl.engine.observer import NULL_OBSERVER, RunObserver
 from wfctl.engine.runlogs import RunWatch
@@ -144,6 +145,8 @@ class Engine:
         self.observer = observer or NULL_OBSERVER  # progress and logs (wfctl.engine.observer)
         self.concurrency = concurrency or step_concurrency()
         self.master_key = crypto.master_key_from_env()
+        # `start` refuses an app whose workflows use a step steps.py does not register.
+        self.check_steps = True
         if app is not None:
             # Configuration and code errors surface before anything is written.
             choose_runtime(None)
@@ -192,6 +195,8 @@ class Engine:
         app = self._require_app()
         export = short_name(workflow)
         runtime_name = choose_runtime(runtime)
+        if self.check_steps:
+            require_valid(app)  # a misspelled useStep name fails here, before a run exists
         known = self.workflows()
         if export not in known:
             raise AppError(

@@ -22,6 +22,7 @@ import logging
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from typing import Any
 
 from wfctl.engine.observer import RunObserver
@@ -40,7 +41,9 @@ def blob_key(run_id: str, n: int) -> str:
     return f"runlog_{run_id}_{n:06d}"
 
 
-def _chunks(world: World, run_id: str, key: bytes | None, start: int = 0):
+def _chunks(
+    world: World, run_id: str, key: bytes | None, start: int = 0
+) -> Iterator[tuple[int, list[dict[str, Any]] | None]]:
     n = start
     while True:
         data = world.get_blob(blob_key(run_id, n))
@@ -216,7 +219,7 @@ class _StepStream(io.TextIOBase):
     def write(self, s: str) -> int:
         found = _watch_for_step()
         if found is None:
-            return self.inner.write(s)
+            return int(self.inner.write(s))
         watch, md = found
         text = getattr(self._partial, "text", "") + s
         *lines, rest = text.split("\n")
@@ -229,10 +232,10 @@ class _StepStream(io.TextIOBase):
         self.inner.flush()
 
     def isatty(self) -> bool:
-        return self.inner.isatty()
+        return bool(self.inner.isatty())
 
     def fileno(self) -> int:
-        return self.inner.fileno()
+        return int(self.inner.fileno())
 
     @property
     def encoding(self) -> str:  # type: ignore[override]

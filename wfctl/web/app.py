@@ -46,7 +46,7 @@ STATUSES = ("pending", "running", "completed", "failed", "cancelled")
 
 
 def _base(request: Request) -> str:
-    return request.scope.get("root_path", "").rstrip("/")
+    return str(request.scope.get("root_path", "")).rstrip("/")
 
 
 class _UI:
@@ -318,10 +318,12 @@ def default_engine_factory(
     data_dir: str | Path | None, app_dir: str | Path | None
 ) -> Callable[[], Engine]:
     def make() -> Engine:
+        from wfctl.cli.context import resolve_data_dir
         from wfctl.engine.app import App
         from worlds import open_world
 
-        world = open_world(data_dir)
+        # None: the CLI's default ($WORKFLOW_LOCAL_DATA_DIR, else ./.workflow-data)
+        world = open_world(data_dir if data_dir is not None else resolve_data_dir(None))
         application = None
         if app_dir is not None:
             application = App.load(Path(app_dir))
