@@ -155,3 +155,31 @@ def test_global_options_anywhere_version_and_completion(data_dir, tmp_path):
     inst = run(["--install-completion", "bash"], home)
     assert inst.returncode == 0, inst.stdout + inst.stderr
     assert "_WFCTL_COMPLETE" in "".join(p.read_text() for p in tmp_path.rglob("*") if p.is_file())
+
+
+def test_library_use_keeps_output_where_it_was(tmp_path):
+    """Without an observer (a library or server embedding the engine), step prints still reach
+    stdout, step logging the app's handlers, console lines the wfctl.workflow logger — once each
+    — and the run's log is stored all the same."""
+    import subprocess
+    import sys
+
+    script = f"""
+import logging, sys
+logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="LOG %(name)s %(message)s")
+from wfctl.engine.app import App
+from wfctl.engine.engine import Engine
+from wfctl.engine.runlogs import read_logs
+from worlds import open_world
+w = open_world({str(tmp_path / "data")!r})
+r = Engine(w, App.load({str(OBS_APP)!r})).start("chatty", [1], runtime="replay")
+print("stored", len(read_logs(w, r.run_id, None)[0]))
+"""
+    proc = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines() == ["adding 1 + 1", "adding 2 + 1", "stored 7"]
+    err = proc.stderr.splitlines()
+    assert err.count("LOG wfctl.workflow [workflow stdout] begin 1") == 1, proc.stderr
+    assert err.count("LOG observe.steps add called") == 2, proc.stderr

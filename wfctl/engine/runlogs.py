@@ -25,7 +25,7 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-from wfctl.engine.observer import RunObserver
+from wfctl.engine.observer import NULL_OBSERVER, RunObserver
 from wfctl.engine.registry import StepMetadata, _current
 from wfctl.engine.timeline import Tracker, iso, short
 from wfctl.serde import crypto
@@ -85,6 +85,10 @@ class RunWatch:
         self.run_id = run_id
         self.key = key
         self.observer = observer
+        # Nobody watching (library use, servers): output also goes where it went before —
+        # step prints to the real stream, step logging to the other handlers, console lines
+        # to the wfctl.workflow logger.
+        self.passthrough = observer is NULL_OBSERVER
         self.workflow_name = ""
         self.tracker = Tracker()
         self._lock = threading.Lock()
@@ -145,6 +149,9 @@ class RunWatch:
         self._add(
             {"source": "workflow", "seq": seq, "level": level, "stream": stream, "text": text}
         )
+        if self.passthrough:
+            for line in text.rstrip("\n").splitlines():
+                logging.getLogger("wfctl.workflow").info("[workflow %s] %s", stream, line)
 
     def step_line(self, md: StepMetadata, level: str, stream: str, text: str) -> None:
         self._add(
@@ -221,6 +228,8 @@ class _StepStream(io.TextIOBase):
         if found is None:
             return int(self.inner.write(s))
         watch, md = found
+        if watch.passthrough:
+            self.inner.write(s)
         text = getattr(self._partial, "text", "") + s
         *lines, rest = text.split("\n")
         self._partial.text = rest
@@ -267,7 +276,10 @@ class InStepFilter(logging.Filter):
     """For the other handlers: records made inside a step are the step's log, shown by it."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        return record.name.startswith("wfctl.") or _watch_for_step() is None
+        if record.name.startswith("wfctl."):
+            return True
+        found = _watch_for_step()
+        return found is None or found[0].passthrough
 
 
 _install_lock = threading.Lock()
