@@ -183,3 +183,26 @@ print("stored", len(read_logs(w, r.run_id, None)[0]))
     err = proc.stderr.splitlines()
     assert err.count("LOG wfctl.workflow [workflow stdout] begin 1") == 1, proc.stderr
     assert err.count("LOG observe.steps add called") == 2, proc.stderr
+
+
+def test_log_position_is_found_from_the_last_blob(data_dir):
+    """A new invocation finds the chunk count in O(log n) probes and the console high-water
+    mark in the last chunk (a run resumed many times has many chunks)."""
+    from wfctl.engine.runlogs import blob_key, read_logs, stored_position
+    from worlds import open_world
+
+    world = open_world(data_dir)
+    try:
+        run_id = "wrun_01M80ZV6XRY086CQJBQGHFJWHA"
+        assert stored_position(world, run_id, None) == (0, 0)
+        for n in range(13):
+            lines = [{"source": "workflow", "seq": n + 1, "text": f"line {n}"}, {"lastSeq": n + 1}]
+            world.put_blob(
+                blob_key(run_id, n), "".join(json.dumps(x) + "\n" for x in lines).encode()
+            )
+        assert stored_position(world, run_id, None) == (13, 13)
+        got, next_chunk, locked = read_logs(world, run_id, None)
+        assert [e["text"] for e in got] == [f"line {n}" for n in range(13)]
+        assert (next_chunk, locked) == (13, False)
+    finally:
+        world.close()

@@ -9,6 +9,9 @@ world can read them back (``wfctl inspect logs``, the web UI). A line is one dic
      "seq": N (workflow lines: the call's number in the logical execution),
      "stepId", "stepName", "attempt" (step lines)}
 
+Each blob ends with ``{"lastSeq": N}``, the highest console call number stored so far, so a new
+invocation learns where the run's log stands from the last blob alone.
+
 :class:`RunWatch` is what the engine holds while it drives a run: it is the console sink of
 the driving thread (dropping calls a replay repeats), collects step output, stores both, and
 forwards everything to the engine's :class:`~wfctl.engine.observer.RunObserver`.
@@ -55,8 +58,43 @@ def _chunks(
                 n += 1
                 continue
             data = crypto.decrypt(data, key)
-        yield n, [json.loads(line) for line in data.decode("utf-8").splitlines() if line]
+        yield n, _parse(data)
         n += 1
+
+
+def _parse(data: bytes) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in data.decode("utf-8").splitlines() if line]
+
+
+def _chunk_count(world: World, run_id: str) -> int:
+    """How many chunks the run has, in O(log n) probes (chunks are numbered without gaps)."""
+    if world.get_blob(blob_key(run_id, 0)) is None:
+        return 0
+    lo, hi = 0, 1  # chunk lo exists; find a missing hi
+    while world.get_blob(blob_key(run_id, hi)) is not None:
+        lo, hi = hi, hi * 2
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if world.get_blob(blob_key(run_id, mid)) is None:
+            hi = mid
+        else:
+            lo = mid
+    return hi
+
+
+def stored_position(world: World, run_id: str, key: bytes | None) -> tuple[int, int]:
+    """(number of chunks, highest console call number stored) — read from the last chunk,
+    whose closing ``{"lastSeq": N}`` line carries the high-water mark."""
+    count = _chunk_count(world, run_id)
+    if count == 0:
+        return 0, 0
+    data = world.get_blob(blob_key(run_id, count - 1)) or b""
+    if crypto.is_encrypted(data):
+        data = crypto.decrypt(data, key) if key is not None else b""
+    last = 0
+    for e in _parse(data):
+        last = max(last, int(e.get("lastSeq") or e.get("seq") or 0))
+    return count, last
 
 
 def read_logs(
@@ -71,7 +109,7 @@ def read_logs(
         if chunk is None:
             locked = True
         else:
-            lines.extend(chunk)
+            lines.extend(e for e in chunk if "lastSeq" not in e)
     return lines, n, locked
 
 
@@ -97,8 +135,7 @@ class RunWatch:
         self.last_seq = 0
         self.next_chunk = 0
         try:
-            lines, self.next_chunk, _ = read_logs(world, run_id, key)
-            self.last_seq = max((e.get("seq") or 0 for e in lines), default=0)
+            self.next_chunk, self.last_seq = stored_position(world, run_id, key)
         except Exception:  # logs are a convenience: never stop a run over them
             log.warning("run %s: cannot read its stored logs", run_id, exc_info=True)
 
@@ -188,7 +225,10 @@ class RunWatch:
             n = self.next_chunk
             self.next_chunk += 1
             self._last_flush = time.monotonic()
-            data = "".join(json.dumps(e, ensure_ascii=False) + "\n" for e in lines).encode()
+            data = "".join(
+                json.dumps(e, ensure_ascii=False) + "\n"
+                for e in [*lines, {"lastSeq": self.last_seq}]
+            ).encode()
             if self.key is not None:
                 data = crypto.encrypt(data, self.key)
             try:
