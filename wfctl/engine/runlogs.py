@@ -132,12 +132,34 @@ class RunWatch:
         self._lock = threading.Lock()
         self._buffer: list[dict[str, Any]] = []
         self._last_flush = time.monotonic()
-        self.last_seq = 0
-        self.next_chunk = 0
-        try:
-            self.next_chunk, self.last_seq = stored_position(world, run_id, key)
-        except Exception:  # logs are a convenience: never stop a run over them
-            log.warning("run %s: cannot read its stored logs", run_id, exc_info=True)
+        self._position: tuple[int, int] | None = (
+            None  # read on the first line (most drives log nothing)
+        )
+
+    @property
+    def last_seq(self) -> int:
+        return self._where()[1]
+
+    @last_seq.setter
+    def last_seq(self, value: int) -> None:
+        self._position = (self._where()[0], value)
+
+    @property
+    def next_chunk(self) -> int:
+        return self._where()[0]
+
+    @next_chunk.setter
+    def next_chunk(self, value: int) -> None:
+        self._position = (value, self._where()[1])
+
+    def _where(self) -> tuple[int, int]:
+        if self._position is None:
+            try:
+                self._position = stored_position(self.world, self.run_id, self.key)
+            except Exception:  # logs are a convenience: never stop a run over them
+                log.warning("run %s: cannot read its stored logs", self.run_id, exc_info=True)
+                self._position = (0, 0)
+        return self._position
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -152,6 +174,8 @@ class RunWatch:
             if _watches.get(self.run_id) is self:
                 del _watches[self.run_id]
         self.flush(force=True)
+        if self.passthrough:
+            return  # nobody to tell: spare the reads
         try:
             page = self.world.list_events(self.run_id, cursor=self.tracker.last_cursor)
             self.tracker.feed(page.data)  # events written after the last look (e.g. hooks)
