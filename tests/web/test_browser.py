@@ -3,10 +3,10 @@ from its form and watch the run complete, cancel a run. Screenshots go to tests/
 
 from __future__ import annotations
 
-from conftest import run_status
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import WebDriverWait
+from web_support import run_status
 
 
 def status_on_page(browser) -> str:

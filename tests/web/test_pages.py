@@ -8,14 +8,14 @@ import re
 import time
 
 import httpx
-from conftest import Server, run_status, start_runs
+from web_support import Server, run_status, start_runs
 
 KEY = base64.b64encode(b"K" * 32).decode()
 
 
 def test_paging_filters_and_offline_assets(tmp_path):
     data_dir = tmp_path / "data"
-    from conftest import OBS_APP
+    from web_support import OBS_APP
 
     from wfctl.engine.app import App
     from wfctl.engine.engine import Engine
