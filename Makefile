@@ -7,7 +7,7 @@ PY312 ?= $(firstword $(wildcard $(HOME)/.pyenv/versions/3.12*/bin/python3.12) $(
 PY313 ?= $(firstword $(wildcard $(HOME)/.pyenv/versions/3.13*/bin/python3.13) $(shell command -v python3.13))
 SRC := wfctl worlds tests bench
 
-.PHONY: install browser demo test check fast lint typecheck compat bench clean
+.PHONY: install browser demo shop test check fast lint typecheck compat bench clean
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -32,6 +32,10 @@ browser:
 	else \
 	  echo "chromium/chromium-driver missing: the browser tests will fail; install them with: apt-get install -y chromium chromium-driver"; \
 	fi
+
+# The FastAPI shop example on http://127.0.0.1:8000 (Ctrl-C stops it; runs resume on restart).
+shop: install
+	cd examples/fastapi-shop && ../../$(BIN)/python app.py
 
 # The README's test command (and CI's).
 test: install browser

@@ -33,7 +33,7 @@ from wfctl.errors import WfctlError
 from wfctl.serde import payload
 from wfctl.serde.values import JSError
 from wfctl.web import pages
-from worlds import all_items
+from worlds import World, all_items
 from worlds.errors import WorldError
 
 log = logging.getLogger("wfctl.web")
@@ -291,13 +291,20 @@ def _failure(
 def create_ui_app(
     engine_factory: Callable[[], Engine] | None = None,
     *,
+    engine: Engine | None = None,
+    world: World | None = None,
     data_dir: str | Path | None = None,
     app_dir: str | Path | None = None,
 ) -> Starlette:
-    """The web UI. Give ``engine_factory`` (called once, on the first request), or the data
-    directory / world target and app directory to build one from (app optional: without it
-    the UI only reads, and resumed hooks wait for a worker)."""
-    if engine_factory is None:
+    """The web UI. Give one of: ``engine`` (e.g. ``wfctl serve``'s client engine: actions
+    drive runs with its app), ``engine_factory`` (called once, on the first request),
+    ``world`` (read and record only: resumed hooks and re-runs are left to a worker; re-run
+    needs an app), or ``data_dir`` / ``app_dir`` to build an engine from (app optional)."""
+    if engine is not None:
+        engine_factory = lambda: engine  # noqa: E731
+    elif world is not None:
+        engine_factory = lambda: Engine(world)  # noqa: E731
+    elif engine_factory is None:
         engine_factory = default_engine_factory(data_dir, app_dir)
     ui = _UI(engine_factory)
     routes = [
