@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
-from wfctl.cli import authoring, progress, render
+from wfctl.cli import authoring, context, progress, render
 from wfctl.cli.context import (
     EXIT_FAILED,
     CliState,
@@ -96,6 +96,7 @@ def main_options(
         app_dir=app_dir,
     )
     render.configure(tty=sys.stdout.isatty(), wide=wide)
+    context.global_app_dir = app_dir
 
 
 def _engine(

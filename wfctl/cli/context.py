@@ -52,9 +52,15 @@ def resolve_data_dir(flag: Path | None) -> Path:
     return Path(env) if env else Path(".workflow-data")
 
 
+# The top level's --app (wfctl --app DIR CMD ...): the default of every command's own --app.
+global_app_dir: Path | None = None
+
+
 def resolve_app_dir(flag: Path | None) -> Path:
     if flag is not None:
         return flag
+    if global_app_dir is not None:
+        return global_app_dir
     env = os.environ.get("WFCTL_APP")
     return Path(env) if env else Path.cwd()
 
