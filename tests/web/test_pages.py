@@ -129,3 +129,52 @@ def test_ui_mounts_under_another_app(site):
         server.should_exit = True
         thread.join(10)
         world.close()
+
+
+def test_serve_shows_the_ui_at_root(tmp_path):
+    """`wfctl serve` mounts the same pages at / beside its API."""
+    from web_support import OBS_APP, start_runs
+
+    data_dir = tmp_path / "data"
+    (run_id,) = start_runs(data_dir, [("approval", [5])])
+    import os
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "wfctl.cli",
+            "--data-dir",
+            str(data_dir),
+            "serve",
+            "--app",
+            str(OBS_APP),
+            "--port",
+            "0",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        env={**os.environ},
+    )
+    try:
+        line = proc.stdout.readline() if proc.stdout else ""
+        assert "listening on " in line, line + (proc.stderr.read() if proc.stderr else "")
+        url = line.split("listening on ", 1)[1].split()[0]
+        page = httpx.get(url + "/", timeout=30).text
+        assert f'data-run-id="{run_id}"' in page
+        res = httpx.post(
+            url + "/hooks/resume", data={"token": "approve:5", "payload": "true"}, timeout=30
+        )
+        assert res.status_code == 303, res.text
+        deadline = time.monotonic() + 30
+        while run_status(data_dir, run_id) != "completed":
+            assert time.monotonic() < deadline, "the resumed run did not complete under serve"
+            time.sleep(0.2)
+        assert "<pre id='output'>" in httpx.get(f"{url}/runs/{run_id}", timeout=30).text
+    finally:
+        proc.terminate()
+        proc.wait(30)
