@@ -174,7 +174,17 @@ class PgServer:
         try:
             self.stop("immediate")
         finally:
-            shutil.rmtree(self.root, ignore_errors=True)
+            # Dozens of test databases: remove them in the background rather than make the
+            # last test's teardown wait for it.
+            try:
+                subprocess.Popen(
+                    ["rm", "-rf", str(self.root)],
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                    start_new_session=True,
+                )
+            except OSError:
+                shutil.rmtree(self.root, ignore_errors=True)
 
     # -- databases --------------------------------------------------------------------------
 

@@ -436,9 +436,9 @@ class PostgresWorld(World):
 
             # Round trip 2: events, entity rows, token claims, commit.
             try:
-                with conn.pipeline():
+                with conn.pipeline():  # one round trip: writes and COMMIT together
                     self._write(conn, run_id, exists, seq, lines, work, claimed, released)
-                conn.commit()
+                    conn.commit()
             except psycopg.OperationalError as exc:
                 raise _CommitUnknown(results, lines[0]["eventId"]) from exc
             except pgerrors.UniqueViolation as exc:
