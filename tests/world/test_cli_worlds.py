@@ -170,3 +170,17 @@ def test_every_command_on_postgres(pg_url):
     assert (
         wfctl("--json", "--world", "local-dir-unused", "inspect", "runs", env=env).returncode == 0
     )
+
+
+def test_postgres_target_without_psycopg_is_one_sentence():
+    """Without the `postgres` extra: exit 2 naming it, no traceback."""
+    code = (
+        "import sys; sys.modules['psycopg'] = None; sys.modules['psycopg_pool'] = None\n"
+        "from wfctl.cli import main\n"
+        "sys.argv = ['wfctl', '--world', 'postgresql://u:pw@/db?host=/nowhere', 'inspect', 'runs']\n"
+        "main()\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2, proc.stderr
+    err = one_sentence_error(proc)
+    assert "wfctl[postgres]" in err and "pw" not in err.replace("psycopg", "")
