@@ -27,6 +27,7 @@ API_PY = ROOT / "docs" / "API-PYTHON.md"
 _REPO_PATH = re.compile(
     r"`((?:docs|examples|wfctl|worlds|tests|bench)/[A-Za-z0-9_./\-]*[A-Za-z0-9_\-])(?:::[\w]+)?`"
 )
+_README_SECTIONS = re.compile(r'README(?:\'s|,)((?: (?:and )?"[^"]+",?)+)')
 _COMMAND = re.compile(r"^// \$ (wfctl .*?)  → (.*)$", re.M)
 
 
@@ -37,6 +38,11 @@ def test_doc_cites_only_repository_files(doc: Path) -> None:
     assert "/work/" not in text
     missing = [p for p in _REPO_PATH.findall(text) if not (ROOT / p.rstrip("/")).exists()]
     assert not missing, f"{doc.name} names files that are not in the repository: {missing}"
+    headings = re.findall(r"^#+ (.+)$", (ROOT / "README.md").read_text(), re.M)
+    for named in _README_SECTIONS.findall(text):
+        for quoted in re.findall(r'"([^"]+)"', named):
+            title = " ".join(quoted.split())
+            assert any(title in h for h in headings), f"{doc.name}: no README section {title!r}"
 
 
 def _examples() -> list[tuple[str, str]]:
