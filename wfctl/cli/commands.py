@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from wfctl.cli import render
+from wfctl.cli import fastparams, lazy_module
 from wfctl.cli.context import (
     EXIT_FAILED,
     CliState,
@@ -24,9 +24,14 @@ from wfctl.cli.context import (
 )
 from wfctl.cli.jsonout import decode_field, entity_json, error_json
 from wfctl.engine.app import App, short_name
-from wfctl.engine.engine import Engine, RunResult
 from wfctl.errors import UsageError
 from worlds import all_items
+
+if TYPE_CHECKING:  # the engine module loads the runtimes; commands import it when they run
+    from wfctl.engine.engine import Engine, RunResult
+
+render = lazy_module("wfctl.cli.render")  # rich: loaded by the commands that print tables
+fastparams.install()  # plain parameters without pydantic (see the module)
 
 app = typer.Typer(
     name="wfctl",
@@ -70,6 +75,8 @@ def main_options(
 
 
 def _engine(st: CliState, app_dir: Path | None, *, need_app: bool = True) -> Engine:
+    from wfctl.engine.engine import Engine
+
     world = open_store(st)
     application = App.load(resolve_app_dir(app_dir)) if need_app else None
     return Engine(world, application)

@@ -19,9 +19,7 @@ import time
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
-
-from ulid import ULID
+from typing import TYPE_CHECKING, Any
 
 from wfctl import __version__
 from wfctl.engine.app import App, short_name, workflow_id
@@ -29,9 +27,6 @@ from wfctl.engine.executor import StepExecutor, StepOutcome, plain_error_text
 from wfctl.errors import AppError, NotFoundError, UsageError
 from wfctl.runtime.base import Runtime, choose_runtime, runtime_of_run
 from wfctl.runtime.events import EventFeed, iso_to_ms
-from wfctl.runtime.machine import VMState, template_for
-from wfctl.runtime.replay import ReplayRuntime
-from wfctl.runtime.snapshot import SnapshotRuntime
 from wfctl.serde import crypto, payload
 from wfctl.serde.errors import PayloadError
 from wfctl.serde.values import JSError
@@ -45,7 +40,18 @@ from worlds.errors import (
     RunNotFoundError,
 )
 
+if TYPE_CHECKING:
+    from wfctl.runtime.machine import VMState
+
 log = logging.getLogger("wfctl.engine")
+
+
+def template_for(bundle: Any) -> Any:
+    # The VM (wasmtime) loads only where a workflow executes, not for `wfctl inspect`.
+    from wfctl.runtime.machine import template_for
+
+    return template_for(bundle)
+
 
 TERMINAL_EVENTS = {"run_completed", "run_failed", "run_cancelled"}
 TERMINAL_STATUSES = {"completed", "failed", "cancelled"}
@@ -189,6 +195,8 @@ class Engine:
                 f"unknown workflow {export!r}: {app.app_dir / 'workflows.js'} exports "
                 f"{', '.join(known) or 'no workflows'}"
             )
+        from ulid import ULID
+
         run_id = run_id or f"wrun_{ULID()}"
         key = self.run_key(run_id)
         encoded = payload.encode(list(args), key=key, context=f"workflow {export} input")
@@ -279,6 +287,9 @@ class Engine:
         world: World | None = None,
         verify: bool = False,
     ) -> Runtime:
+        from wfctl.runtime.replay import ReplayRuntime
+        from wfctl.runtime.snapshot import SnapshotRuntime
+
         app = self._require_app()
         ctx = workflow_context(run, key)
         ctx["verify"] = verify  # wfctl replay: also report log events left after the workflow ends
@@ -335,6 +346,9 @@ class _Invocation:
     # -- main loop --------------------------------------------------------------------------
 
     def run(self) -> RunResult:
+        from wfctl.runtime.replay import ReplayRuntime
+        from wfctl.runtime.snapshot import SnapshotRuntime
+
         run = self.world.get_run(self.run_id)
         runtime_name = runtime_of_run(run)  # validated before anything is written
         self.engine.check_key(run)
@@ -386,6 +400,8 @@ class _Invocation:
         pool: ThreadPoolExecutor,
         inflight: dict,
     ) -> None:
+        from wfctl.runtime.machine import VMState
+
         while True:
             self.refresh()
             if self.state.terminal:

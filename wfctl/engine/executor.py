@@ -6,7 +6,6 @@ Every world write tolerates a concurrent writer (conflict = someone else finishe
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 import traceback
@@ -131,6 +130,8 @@ class StepExecutor:
         token = _current.set(md)
         try:
             if sd.is_async:
+                import asyncio  # only apps with async steps pay for it
+
                 result = asyncio.run(sd.fn(*args))
             else:
                 result = sd.fn(*args)
