@@ -16,12 +16,13 @@ from __future__ import annotations
 import logging
 import os
 import time
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from wfctl import __version__
+from wfctl.engine import hotpath
 from wfctl.engine.app import App, short_name, workflow_id
 from wfctl.engine.executor import StepExecutor, StepOutcome, plain_error_text
 from wfctl.errors import AppError, NotFoundError, UsageError
@@ -323,6 +324,8 @@ class _Invocation:
         self.state = LogState()
         self.notes: list[str] = []
         self.events_written = 0
+        self._inflight: dict[str, Future[StepOutcome]] = {}
+        self._started: dict[str, Any] = {}  # step id -> its step_started, written with a batch
 
     # -- log ------------------------------------------------------------------------------
 
@@ -370,11 +373,12 @@ class _Invocation:
             runtime_name = "snapshot"  # `wfctl snapshot RUN_ID` moved this run onto snapshots
         feed = EventFeed(self.key)
         runtime = self.engine.make_runtime(run, runtime_name, feed, self.key)
-        executor = StepExecutor(self.world, self.app)
-        pool = ThreadPoolExecutor(
-            max_workers=self.engine.concurrency, thread_name_prefix="wfctl-step"
-        )
+        # Step lifecycle events are group-committed: the run's next batch (or the flush when
+        # the invocation ends, before anything is reported) makes them durable.
+        executor = StepExecutor(self.world, self.app, defer=True)
+        pool = hotpath.StepPool(self.engine.concurrency)
         inflight: dict[str, Future[StepOutcome]] = {}
+        self._inflight = inflight
         try:
             self._loop(run, runtime, executor, pool, inflight)
         finally:
@@ -383,6 +387,7 @@ class _Invocation:
             pool.shutdown(wait=True)
             runtime.close()
             self.notes.extend(runtime.notes)
+            self.world.flush(self.run_id)  # durable, and projected, before anything is reported
         stats: dict[str, Any] = {
             "runtime": runtime.name,
             "eventsWritten": self.events_written,
@@ -399,7 +404,7 @@ class _Invocation:
         run: dict,
         runtime: Runtime,
         executor: StepExecutor,
-        pool: ThreadPoolExecutor,
+        pool: hotpath.StepPool,
         inflight: dict,
     ) -> None:
         from wfctl.runtime.machine import VMState
@@ -516,37 +521,11 @@ class _Invocation:
         return wrote
 
     def _create(self, items: list[dict]) -> bool:
-        """Write the events for operations the log does not have yet; True on a hook conflict."""
-        conflicted = False
-        for (
-            p
-        ) in items:  # hooks first, as the reference: their tokens must be claimed before steps run
-            if p["type"] != "hook":
-                continue
-            if not p.get("hasCreatedEvent"):
-                data: dict[str, Any] = {"token": p["token"], "isWebhook": False}
-                if p.get("metadata") is not None:
-                    data["metadata"] = payload.wrap_text(p["metadata"], self.key)
-                ev = self.write("hook_created", p["correlationId"], data)
-                conflicted = conflicted or (ev is not None and ev["eventType"] == "hook_conflict")
-            elif p.get("disposed"):
-                try:
-                    self.write("hook_disposed", p["correlationId"])
-                except HookNotFoundError:
-                    pass
-        for p in items:
-            if p.get("hasCreatedEvent"):
-                continue
-            if p["type"] == "step":
-                self.write(
-                    "step_created",
-                    p["correlationId"],
-                    {"stepName": p["stepName"], "input": payload.wrap_text(p["input"], self.key)},
-                )
-            elif p["type"] == "wait":
-                self.write(
-                    "wait_created", p["correlationId"], {"resumeAt": _iso_ms(int(p["resumeAt"]))}
-                )
+        """Write the events for operations the log does not have yet; True on a hook conflict.
+        One batch (group commit), with the step_started of the steps about to run."""
+        free = max(0, self.engine.concurrency - len(self._inflight))
+        conflicted, started = hotpath.create_pending(self, items, free)
+        self._started.update(started)
         return conflicted
 
     def _schedule(
@@ -554,12 +533,14 @@ class _Invocation:
         run: dict,
         pending: list[dict],
         executor: StepExecutor,
-        pool: ThreadPoolExecutor,
+        pool: hotpath.StepPool,
         inflight: dict,
     ) -> int | None:
-        """Submit every runnable step; returns the earliest future retry time (ms) if any."""
+        """Submit every runnable step; returns the earliest future retry time (ms) if any.
+        The only runnable step (nothing else in flight) runs inline, on this thread."""
         now = _now_ms()
         earliest: int | None = None
+        runnable = []
         for p in pending:
             if p["type"] != "step":
                 continue
@@ -571,7 +552,14 @@ class _Invocation:
             if ra is not None and ra > now:
                 earliest = ra if earliest is None else min(earliest, ra)
                 continue
-            inflight[cid] = pool.submit(executor.run, run, cid, p["stepName"], self.key)
+            runnable.append(p)
+        for p in runnable:
+            cid = p["correlationId"]
+            args = (run, cid, p["stepName"], self.key, self._started.pop(cid, None))
+            if len(runnable) == 1 and not inflight:
+                inflight[cid] = pool.run_inline(executor.run, *args)
+            else:
+                inflight[cid] = pool.submit(executor.run, *args)
         return earliest
 
     # -- endings ---------------------------------------------------------------------------

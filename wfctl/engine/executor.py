@@ -18,7 +18,7 @@ from wfctl.engine.registry import StepMetadata, _current
 from wfctl.errors import FatalError, RetryableError
 from wfctl.serde import payload
 from wfctl.serde.values import JSError
-from worlds import World
+from worlds import EventResult, World
 from worlds.errors import EntityConflictError, RunExpiredError, TooEarlyError
 
 log = logging.getLogger("wfctl.steps")
@@ -76,13 +76,33 @@ def js_error_from(exc: BaseException) -> JSError:
 
 
 class StepExecutor:
-    def __init__(self, world: World, app: App) -> None:
+    """``defer=True`` (the engine, under the run's lease): the step's own events are
+    group-committed -- appended at once, made durable by the run's next batch or flush."""
+
+    def __init__(self, world: World, app: App, *, defer: bool = False) -> None:
         self.world = world
         self.app = app
+        self.defer = defer
+
+    def _append(
+        self, run_id: str, kind: str, step_id: str, data: dict[str, Any] | None = None
+    ) -> EventResult:
+        if not self.defer:
+            return self.world.create_event(run_id, kind, correlation_id=step_id, event_data=data)
+        (res,) = self.world.create_events(run_id, [(kind, step_id, data)], durable=False)
+        if res.conflict is not None:
+            raise res.conflict
+        return res
 
     def run(
-        self, run: dict[str, Any], step_id: str, step_name: str, key: bytes | None
+        self,
+        run: dict[str, Any],
+        step_id: str,
+        step_name: str,
+        key: bytes | None,
+        started: EventResult | None = None,
     ) -> StepOutcome:
+        """One attempt; ``started``: its step_started, already written with the engine's batch."""
         run_id = run["runId"]
         short = short_name(step_name)
         sd = self.app.step(step_name)
@@ -97,7 +117,8 @@ class StepExecutor:
             return self._fail(run_id, step_id, err, key)
 
         try:
-            started = self.world.create_event(run_id, "step_started", correlation_id=step_id)
+            if started is None:
+                started = self._append(run_id, "step_started", step_id)
         except TooEarlyError as exc:
             return StepOutcome("retry", datetime.now(UTC) + timedelta(seconds=exc.retry_after))
         except EntityConflictError:
@@ -199,7 +220,7 @@ class StepExecutor:
         self, run_id: str, step_id: str, event_type: str, data: dict[str, Any], outcome: StepOutcome
     ) -> StepOutcome:
         try:
-            self.world.create_event(run_id, event_type, correlation_id=step_id, event_data=data)
+            self._append(run_id, event_type, step_id, data)
         except EntityConflictError:
             return StepOutcome("skipped")
         except RunExpiredError:
