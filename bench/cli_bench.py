@@ -8,7 +8,9 @@ which also fills the OS page cache and the compiled-wasm cache) and timed from s
 - ``wfctl inspect runs`` on a store holding a few runs;
 - ``wfctl start noSteps 21`` of the bench app (a run with no steps, driven to completion).
 
-The bench does not need hyperfine: a spawn + wait loop measures the same thing.
+The bench does not need hyperfine: a spawn + wait loop measures the same thing. Bytecode
+caching is on for these processes (``PYTHONDONTWRITEBYTECODE`` is dropped), as for an installed
+wfctl: otherwise every start would compile the package's sources again.
 """
 
 from __future__ import annotations
@@ -60,6 +62,8 @@ def run(
     """Times of the commands above; ``code``: run the wfctl found in that directory."""
     tmp = Path(tempfile.mkdtemp(prefix="wfctl-cli-bench-", dir=data_dir))
     env = {k: v for k, v in os.environ.items() if not k.startswith(("WFCTL_", "WORKFLOW_"))}
+    # As installed: bytecode is cached (the warm-up start writes it), whatever this shell says.
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     env["PYTHONPATH"] = str((code or ROOT).resolve())
     env["WORKFLOW_LOCAL_DATA_DIR"] = str(tmp / "data")
     env["WFCTL_APP"] = str(APP_DIR)

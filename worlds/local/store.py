@@ -61,7 +61,7 @@ from .locks import KeyedThreadLocks, flocked, try_flock
 from .projection import Projector
 from .reads import ReadsMixin
 from .tokens import TokenClaims
-from .writebehind import WriteBehind
+from .writebehind import WriteBehind, project_steps
 
 log = logging.getLogger("worlds.local")
 
@@ -174,7 +174,9 @@ class LocalWorld(ReadsMixin, World):
 
     def _project_pending(self, run_id: str, journal: Journal) -> None:
         """Project the run's queued lines, in order, each from the journal's current state."""
-        self._behind.drain(run_id, lambda line: self._projector.project(line, journal.state))
+        self._behind.drain(
+            run_id, lambda lines: project_steps(self._projector, lines, journal.state)
+        )
 
     def _project_in_background(self, run_id: str) -> None:
         """The write-behind timer: project without the write lock (commits go on meanwhile)."""

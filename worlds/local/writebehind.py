@@ -29,6 +29,13 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from ..rules import public_event
+
+if TYPE_CHECKING:
+    from ..rules import RunState
+    from .projection import Projector
 
 MAX_PENDING = 512  # well under the roll-forward window (store._ROLL_FORWARD_MAX)
 
@@ -115,7 +122,7 @@ class WriteBehind:
             self._unsynced.discard(run_id)
             return unsynced
 
-    def drain(self, run_id: str, project: Callable[[dict], None]) -> None:
+    def drain(self, run_id: str, project: Callable[[list[dict]], None]) -> None:
         """Project every queued line of the run, in order (waits for a drain in progress)."""
         with self._guard:
             lock = self._locks.setdefault(run_id, threading.Lock())
@@ -127,13 +134,14 @@ class WriteBehind:
             if timer is not None and timer is not threading.current_thread():
                 timer.cancel()
             try:
-                for line in lines:
-                    project(line)
-                    with self._guard:
-                        self._projecting[run_id] -= 1
+                if lines:
+                    project(lines)
             finally:
                 with self._guard:
-                    if self._projecting.get(run_id, 0) <= 0 or not lines:
+                    left = self._projecting.get(run_id, 0) - len(lines)
+                    if left > 0:
+                        self._projecting[run_id] = left
+                    else:
                         self._projecting.pop(run_id, None)
                     if not self._pending.get(run_id):
                         self._pending.pop(run_id, None)
@@ -157,3 +165,36 @@ class WriteBehind:
             self._timers.clear()
         for timer in timers:
             timer.cancel()
+
+
+def project_steps(projector: Projector, lines: list[dict], state: RunState) -> None:
+    """Project a queue of step lines as one batch: each step's file once, events last.
+
+    ``Projector.project`` per line would rewrite a step's file for each of its events
+    (created, started, completed: three times the same final form, since it projects from the
+    current state). Here lock files and step files are written first, once per step, then the
+    event files in journal order -- the event file stays the marker that a line is projected:
+    a crash before a line's event file leaves it to roll-forward, and every line whose event
+    file exists had its step file written from a state at least as new as the line.
+    """
+    layout = projector._layout
+    run_id = state.run_id
+    if any(not x["eventType"].startswith("step_") or not x.get("correlationId") for x in lines):
+        for line in lines:  # not only step events: the general path, line by line
+            projector.project(line, state)
+        return
+    steps: dict[str, dict] = {}
+    for line in lines:
+        kind = line["eventType"]
+        corr = line["correlationId"]
+        if kind == "step_created":
+            projector._lock("steps", f"{run_id}-{corr}.created")
+        elif kind in ("step_completed", "step_failed"):
+            projector._lock("steps", f"{run_id}-{corr}.terminal")
+        step = state.steps.get(corr)
+        if step is not None:
+            steps[corr] = step
+    for corr, step in steps.items():
+        projector._write(layout.step(run_id, corr), step)
+    for line in lines:
+        projector._write(layout.event(run_id, line["eventId"]), public_event(line))
