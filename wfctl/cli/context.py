@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from wfctl.errors import NotFoundError, UsageError, WfctlError
-from worlds import World, open_world
+from worlds import World, default_target, is_postgres_target, open_world
 from worlds import errors as werr
 
 if TYPE_CHECKING:
@@ -30,6 +30,8 @@ class CliState:
     data_dir: Path
     json: bool = False
     debug: bool = False
+    # What open_world() gets: a postgresql:// URL or a local data directory (see resolve_target).
+    world_target: str | None = None
 
     @property
     def out(self) -> Console:
@@ -53,6 +55,18 @@ def resolve_data_dir(flag: Path | None) -> Path:
         return flag
     env = os.environ.get("WORKFLOW_LOCAL_DATA_DIR")
     return Path(env) if env else Path(".workflow-data")
+
+
+def resolve_target(world: str | None, data_dir: Path | None) -> str:
+    """``--world``, else ``--data-dir``, else ``$WFCTL_WORLD``, ``$WORKFLOW_LOCAL_DATA_DIR``,
+    ``./.workflow-data`` (a ``postgresql://``/``postgres://`` URL selects PostgreSQL)."""
+    if world is not None and data_dir is not None and is_postgres_target(world):
+        raise UsageError("--data-dir names a local world; it cannot be combined with --world URL")
+    if world:
+        return world
+    if data_dir is not None:
+        return str(data_dir)
+    return default_target()
 
 
 def resolve_app_dir(flag: Path | None) -> Path:
@@ -88,6 +102,8 @@ def _exit_code_for(exc: BaseException) -> tuple[int, str] | None:
         return exc.exit_code, str(exc)
     if isinstance(exc, (werr.RunNotFoundError, werr.HookNotFoundError, werr.StepNotFoundError)):
         return EXIT_NOT_FOUND, str(exc)
+    if isinstance(exc, werr.StoreUnavailableError):  # unreachable, bad login, no schema
+        return EXIT_USAGE, str(exc)
     if isinstance(exc, werr.WorldError):
         return EXIT_FAILED, str(exc)
     from wfctl.serde.errors import PayloadError
@@ -129,7 +145,7 @@ def guarded(st: CliState) -> Iterator[None]:
 
 
 def open_store(st: CliState) -> World:
-    return open_world(st.data_dir)
+    return open_world(st.world_target if st.world_target is not None else st.data_dir)
 
 
 def setup_logging(debug: bool) -> None:
@@ -153,8 +169,11 @@ def parse_arg(text: str) -> Any:
 def parse_json(text: str, what: str) -> Any:
     try:
         return json.loads(text)
-    except ValueError as exc:
+    except json.JSONDecodeError as exc:
         raise UsageError(f"{what} is not valid JSON ({exc.msg} at position {exc.pos})") from None
+    except (ValueError, RecursionError) as exc:
+        # Not a syntax error: e.g. an integer beyond Python's digit limit, or nesting too deep.
+        raise UsageError(f"{what} cannot be read: {exc}") from None
 
 
 def require(cond: bool, message: str, exc: Callable[[str], Exception] = UsageError) -> None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 import time
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, field
@@ -24,8 +25,10 @@ from typing import TYPE_CHECKING, Any
 from wfctl import __version__
 from wfctl.engine import hotpath
 from wfctl.engine.app import App, short_name, workflow_id
+from wfctl.engine.check import require_valid
 from wfctl.engine.executor import StepExecutor, StepOutcome, plain_error_text
 from wfctl.errors import AppError, NotFoundError, UsageError
+from wfctl.hookpolicy import check_hook_payload, run_hook_context, vm_hook_context
 from wfctl.runtime.base import Runtime, choose_runtime, runtime_of_run
 from wfctl.runtime.events import EventFeed, iso_to_ms
 from wfctl.serde import crypto, payload
@@ -137,6 +140,9 @@ class Engine:
         self.app = app
         self.concurrency = concurrency or step_concurrency()
         self.master_key = crypto.master_key_from_env()
+        # `start` refuses an app whose workflows use a step steps.py does not register.
+        self.check_steps = True
+        self.stopping = threading.Event()  # shutdown: invocations record what runs, then leave
         if app is not None:
             # Configuration and code errors surface before anything is written.
             choose_runtime(None)
@@ -185,15 +191,17 @@ class Engine:
         app = self._require_app()
         export = short_name(workflow)
         runtime_name = choose_runtime(runtime)
+        if self.check_steps:
+            require_valid(app)  # a misspelled useStep name fails here, before a run exists
         known = self.workflows()
         if export not in known:
             raise AppError(
                 f"unknown workflow {export!r}: {app.app_dir / 'workflows.js'} exports "
                 f"{', '.join(known) or 'no workflows'}"
             )
-        from ulid import ULID
+        from worlds.rules import new_run_id  # the world's ULIDs: no python-ulid import
 
-        run_id = run_id or f"wrun_{ULID()}"
+        run_id = run_id or new_run_id()
         key = self.run_key(run_id)
         encoded = payload.encode(list(args), key=key, context=f"workflow {export} input")
         self.world.create_event(
@@ -207,6 +215,7 @@ class Engine:
                     "workflowCoreVersion": f"wfctl/{__version__}",
                     "features": {"encryption": key is not None},
                     "workflowRuntime": runtime_name,
+                    **run_hook_context(self),
                 },
             },
         )
@@ -251,6 +260,7 @@ class Engine:
         key = self.check_key(run)
         if drive:
             runtime_of_run(run)  # validate before recording anything
+        check_hook_payload(hook, value, key)  # typed hooks: refuse a bad payload before writing
         data = payload.encode(value, key=key, context="hook payload")
         try:
             self.world.create_event(
@@ -307,6 +317,7 @@ def workflow_context(run: dict[str, Any], key: bytes | None) -> dict[str, Any]:
         "startedAt": iso_to_ms(run.get("startedAt") or run["createdAt"]),
         "input": payload.unwrap_text(run["input"], key),
         "encryption": key is not None,
+        **vm_hook_context(run),
     }
 
 
@@ -462,6 +473,9 @@ class _Invocation:
                 )
                 return
 
+            if self.engine.stopping.is_set():  # shutting down: start nothing new, stay resumable
+                runtime.save()
+                return
             retry_at = self._schedule(run, pending, executor, pool, inflight)
             if inflight:
                 timeout = self._until(self._next_due(retry_at))
@@ -495,7 +509,8 @@ class _Invocation:
         """Sleep in short slices, returning early when another process appends to the log."""
         before = len(self.state.events)
         while (remaining := due_ms / 1000 - time.time()) > 0:
-            time.sleep(min(remaining, 1.0))
+            if self.engine.stopping.wait(min(remaining, 1.0)):
+                return
             self.refresh()
             if len(self.state.events) != before:
                 return

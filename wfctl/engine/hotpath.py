@@ -38,7 +38,7 @@ def create_pending(
         if p["type"] != "hook":
             continue
         if not p.get("hasCreatedEvent"):
-            data: dict[str, Any] = {"token": p["token"], "isWebhook": False}
+            data: dict[str, Any] = {"token": p["token"], "isWebhook": bool(p.get("isWebhook"))}
             if p.get("metadata") is not None:
                 data["metadata"] = payload.wrap_text(p["metadata"], inv.key)
             batch.append(("hook_created", p["correlationId"], data))
