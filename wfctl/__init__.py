@@ -27,6 +27,14 @@ _EXPORTS = {
     "BigInt": "wfctl.serde.values",
     "JSMap": "wfctl.serde.values",
     "JSError": "wfctl.serde.values",
+    # The client pulls in the engine; import it only when an application asks for it.
+    "Client": "wfctl.client",
+    "AsyncClient": "wfctl.client",
+    "Run": "wfctl.client",
+    "AsyncRun": "wfctl.client",
+    "RunFailed": "wfctl.client",
+    "RunCancelled": "wfctl.client",
+    "HookPayloadError": "wfctl.client",
 }
 
 if TYPE_CHECKING:
@@ -62,22 +70,3 @@ __all__ = [
     "RunCancelled",
     "HookPayloadError",
 ]
-
-_CLIENT_NAMES = {
-    "Client",
-    "AsyncClient",
-    "Run",
-    "AsyncRun",
-    "RunFailed",
-    "RunCancelled",
-    "HookPayloadError",
-}
-
-
-def __getattr__(name: str) -> object:
-    # The client pulls in the engine; import it only when an application asks for it.
-    if name in _CLIENT_NAMES:
-        from wfctl import client
-
-        return getattr(client, name)
-    raise AttributeError(f"module 'wfctl' has no attribute {name!r}")
