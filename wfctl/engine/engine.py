@@ -473,7 +473,9 @@ class _Invocation:
                 )
                 return
 
-            if self.engine.stopping.is_set():  # shutting down: start nothing new, stay resumable
+            # Shutting down: start nothing new, stay resumable (a step whose step_started went
+            # out with the last batch still runs: its attempt is recorded).
+            if self.engine.stopping.is_set() and not self._started:
                 runtime.save()
                 return
             retry_at = self._schedule(run, pending, executor, pool, inflight)
@@ -539,6 +541,8 @@ class _Invocation:
         """Write the events for operations the log does not have yet; True on a hook conflict.
         One batch (group commit), with the step_started of the steps about to run."""
         free = max(0, self.engine.concurrency - len(self._inflight))
+        if self.engine.stopping.is_set():
+            free = 0  # shutting down: create, but start nothing new
         conflicted, started = hotpath.create_pending(self, items, free)
         self._started.update(started)
         return conflicted
@@ -566,6 +570,8 @@ class _Invocation:
             ra = info["retryAfter"]
             if ra is not None and ra > now:
                 earliest = ra if earliest is None else min(earliest, ra)
+                continue
+            if self.engine.stopping.is_set() and cid not in self._started:
                 continue
             runnable.append(p)
         for p in runnable:
