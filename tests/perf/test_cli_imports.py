@@ -50,6 +50,7 @@ def test_read_commands_load_no_vm(tmp_path: Path, args: tuple[str, ...]) -> None
     code, mods, _ = modules_after(tmp_path, *args)
     assert code == 0
     assert [m for m in HEAVY if loaded(mods, m)] == []
+    assert not loaded(mods, "wfctl.engine.engine"), "reading needs no engine"
     if args == ("--help",):
         assert not loaded(mods, "rich"), "help is plain text: no rich console"
         assert not loaded(mods, "worlds.local")

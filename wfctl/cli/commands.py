@@ -26,6 +26,7 @@ from wfctl.cli.context import (
 )
 from wfctl.cli.db import db_app
 from wfctl.cli.jsonout import decode_field, entity_json, error_json
+from wfctl.cli.reader import Reader
 from wfctl.engine.app import App, short_name
 from wfctl.errors import UsageError
 from worlds import all_items
@@ -87,6 +88,11 @@ def main_options(
     with guarded(st):
         st.world_target = resolve_target(world, data_dir)
     ctx.obj = st
+
+
+def _reader(st: CliState) -> Reader:
+    """The world and run keys, for commands that only read (no engine module loaded)."""
+    return Reader(open_store(st))
 
 
 def _engine(st: CliState, app_dir: Path | None, *, need_app: bool = True) -> Engine:
@@ -237,7 +243,7 @@ def inspect_runs(
             raise UsageError(
                 f"unknown status {status!r} (pending, running, completed, failed, cancelled)"
             )
-        engine = _engine(st, None, need_app=False)
+        engine = _reader(st)
         wf = (
             None
             if workflow is None
@@ -258,7 +264,7 @@ def inspect_run(
     """One run: status, input, output or error, timings, steps, event count, snapshot size."""
     st = merge_json(ctx, json_out)
     with guarded(st):
-        engine = _engine(st, None, need_app=False)
+        engine = _reader(st)
         run = engine.get_run(run_id)
         key = engine.run_key(run_id)
         events = engine.world.list_events(run_id).data
@@ -289,7 +295,7 @@ def inspect_run(
     render.steps_table(con, sorted(doc["steps"], key=lambda s: s["createdAt"]))
 
 
-def _all_steps(engine: Engine, run_id: str) -> list[dict[str, Any]]:
+def _all_steps(engine: Engine | Reader, run_id: str) -> list[dict[str, Any]]:
     return all_items(lambda c: engine.world.list_steps(run_id, cursor=c, limit=1000, sort="asc"))
 
 
@@ -300,7 +306,7 @@ def inspect_steps(
     """The steps of a run."""
     st = merge_json(ctx, json_out)
     with guarded(st):
-        engine = _engine(st, None, need_app=False)
+        engine = _reader(st)
         engine.get_run(run_id)
         key = engine.run_key(run_id)
         items = [entity_json(s, key, decrypt=decrypt) for s in _all_steps(engine, run_id)]
@@ -317,7 +323,7 @@ def inspect_events(
     """The event log of a run, oldest first."""
     st = merge_json(ctx, json_out)
     with guarded(st):
-        engine = _engine(st, None, need_app=False)
+        engine = _reader(st)
         engine.get_run(run_id)
         key = engine.run_key(run_id)
         page = engine.world.list_events(run_id)
@@ -338,7 +344,7 @@ def inspect_hooks(
     """Live hooks (all runs, or one run's)."""
     st = merge_json(ctx, json_out)
     with guarded(st):
-        engine = _engine(st, None, need_app=False)
+        engine = _reader(st)
         if run:
             engine.get_run(run)
         page = engine.world.list_hooks(run_id=run, limit=1000)
@@ -354,7 +360,7 @@ def inspect_sleeps(ctx: typer.Context, run_id: str, json_out: JsonOpt = False) -
     """The durable timers of a run, from its events."""
     st = merge_json(ctx, json_out)
     with guarded(st):
-        engine = _engine(st, None, need_app=False)
+        engine = _reader(st)
         engine.get_run(run_id)
         sleeps: dict[str, dict[str, Any]] = {}
         for e in engine.world.list_events(run_id).data:
