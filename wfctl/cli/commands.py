@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from wfctl.cli import authoring, context, progress, render
+from wfctl.cli import authoring, context, fastparams, lazy_module, view
 from wfctl.cli.context import (
     EXIT_FAILED,
     CliState,
@@ -27,11 +27,18 @@ from wfctl.cli.context import (
 )
 from wfctl.cli.db import db_app
 from wfctl.cli.jsonout import decode_field, entity_json, error_json
+from wfctl.cli.reader import Reader
 from wfctl.config import validate_env
 from wfctl.engine.app import App, short_name
-from wfctl.engine.engine import Engine, RunResult
 from wfctl.errors import UsageError
 from worlds import all_items
+
+if TYPE_CHECKING:  # the engine module loads the runtimes; commands import it when they run
+    from wfctl.engine.engine import Engine, RunResult
+
+render = lazy_module("wfctl.cli.render")  # rich: loaded by the commands that print tables
+progress = lazy_module("wfctl.cli.progress")  # the live view: rich and the engine
+fastparams.install()  # plain parameters without pydantic (see the module)
 
 app = typer.Typer(
     name="wfctl",
@@ -107,13 +114,20 @@ def main_options(
         st.data_dir = resolve_data_dir(data_dir)
         st.world_target = resolve_target(world, data_dir)
     ctx.obj = st
-    render.configure(tty=sys.stdout.isatty(), wide=wide)
+    view.configure(tty=sys.stdout.isatty(), wide=wide)
     context.global_app_dir = app_dir
+
+
+def _reader(st: CliState) -> Reader:
+    """The world and run keys, for commands that only read (no engine module loaded)."""
+    return Reader(open_store(st))
 
 
 def _engine(
     st: CliState, app_dir: Path | None, *, need_app: bool = True, live: bool = False
 ) -> Engine:
+    from wfctl.engine.engine import Engine
+
     world = open_store(st)
     application = App.load(resolve_app_dir(app_dir or st.app_dir)) if need_app else None
     if not live:
@@ -280,7 +294,7 @@ def inspect_runs(
             raise UsageError(
                 f"unknown status {status!r} (pending, running, completed, failed, cancelled)"
             )
-        engine = _engine(st, None, need_app=False)
+        engine = _reader(st)
         wf = (
             None
             if workflow is None
@@ -319,7 +333,7 @@ def inspect_run(
     if follow:
         _follow_run(st, run_id, until_end=until_end, decrypt=decrypt)
     with guarded(st):
-        engine = _engine(st, None, need_app=False)
+        engine = _reader(st)
         run = engine.get_run(run_id)
         key = engine.run_key(run_id)
         events = engine.world.list_events(run_id).data
@@ -402,7 +416,7 @@ def inspect_logs(ctx: typer.Context, run_id: str, json_out: JsonOpt = False) -> 
         render.logs_lines(st.out, lines)
 
 
-def _all_steps(engine: Engine, run_id: str) -> list[dict[str, Any]]:
+def _all_steps(engine: Engine | Reader, run_id: str) -> list[dict[str, Any]]:
     return all_items(lambda c: engine.world.list_steps(run_id, cursor=c, limit=1000, sort="asc"))
 
 
@@ -413,7 +427,7 @@ def inspect_steps(
     """The steps of a run."""
     st = merge_json(ctx, json_out)
     with guarded(st):
-        engine = _engine(st, None, need_app=False)
+        engine = _reader(st)
         engine.get_run(run_id)
         key = engine.run_key(run_id)
         items = [entity_json(s, key, decrypt=decrypt) for s in _all_steps(engine, run_id)]
@@ -430,7 +444,7 @@ def inspect_events(
     """The event log of a run, oldest first."""
     st = merge_json(ctx, json_out)
     with guarded(st):
-        engine = _engine(st, None, need_app=False)
+        engine = _reader(st)
         engine.get_run(run_id)
         key = engine.run_key(run_id)
         page = engine.world.list_events(run_id)
@@ -451,7 +465,7 @@ def inspect_hooks(
     """Live hooks (all runs, or one run's)."""
     st = merge_json(ctx, json_out)
     with guarded(st):
-        engine = _engine(st, None, need_app=False)
+        engine = _reader(st)
         if run:
             engine.get_run(run)
         page = engine.world.list_hooks(run_id=run, limit=1000)
@@ -467,7 +481,7 @@ def inspect_sleeps(ctx: typer.Context, run_id: str, json_out: JsonOpt = False) -
     """The durable timers of a run, from its events."""
     st = merge_json(ctx, json_out)
     with guarded(st):
-        engine = _engine(st, None, need_app=False)
+        engine = _reader(st)
         engine.get_run(run_id)
         sleeps: dict[str, dict[str, Any]] = {}
         for e in engine.world.list_events(run_id).data:

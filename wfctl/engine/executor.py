@@ -6,7 +6,6 @@ Every world write tolerates a concurrent writer (conflict = someone else finishe
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import traceback
 from dataclasses import dataclass
@@ -21,7 +20,7 @@ from wfctl.errors import FatalError, RetryableError
 from wfctl.serde import payload
 from wfctl.serde.depth import check_depth
 from wfctl.serde.values import JSError
-from worlds import World
+from worlds import EventResult, World
 from worlds.errors import EntityConflictError, RunExpiredError, TooEarlyError
 
 log = logging.getLogger("wfctl.steps")
@@ -111,13 +110,33 @@ def js_error_from(exc: BaseException, _seen: set[int] | None = None) -> JSError:
 
 
 class StepExecutor:
-    def __init__(self, world: World, app: App) -> None:
+    """``defer=True`` (the engine, under the run's lease): the step's own events are
+    group-committed -- appended at once, made durable by the run's next batch or flush."""
+
+    def __init__(self, world: World, app: App, *, defer: bool = False) -> None:
         self.world = world
         self.app = app
+        self.defer = defer
+
+    def _append(
+        self, run_id: str, kind: str, step_id: str, data: dict[str, Any] | None = None
+    ) -> EventResult:
+        if not self.defer:
+            return self.world.create_event(run_id, kind, correlation_id=step_id, event_data=data)
+        (res,) = self.world.create_events(run_id, [(kind, step_id, data)], durable=False)
+        if res.conflict is not None:
+            raise res.conflict
+        return res
 
     def run(
-        self, run: dict[str, Any], step_id: str, step_name: str, key: bytes | None
+        self,
+        run: dict[str, Any],
+        step_id: str,
+        step_name: str,
+        key: bytes | None,
+        started: EventResult | None = None,
     ) -> StepOutcome:
+        """One attempt; ``started``: its step_started, already written with the engine's batch."""
         run_id = run["runId"]
         short = short_name(step_name)
         sd = self.app.step(step_name)
@@ -132,7 +151,8 @@ class StepExecutor:
             return self._fail(run_id, step_id, err, key)
 
         try:
-            started = self.world.create_event(run_id, "step_started", correlation_id=step_id)
+            if started is None:
+                started = self._append(run_id, "step_started", step_id)
         except TooEarlyError as exc:
             return StepOutcome("retry", datetime.now(UTC) + timedelta(seconds=exc.retry_after))
         except EntityConflictError:
@@ -165,6 +185,8 @@ class StepExecutor:
         token = _current.set(md)
         try:
             if sd.is_async:
+                import asyncio  # only apps with async steps pay for it
+
                 result = asyncio.run(sd.fn(*args))
             else:
                 result = sd.fn(*args)
@@ -237,7 +259,7 @@ class StepExecutor:
         self, run_id: str, step_id: str, event_type: str, data: dict[str, Any], outcome: StepOutcome
     ) -> StepOutcome:
         try:
-            self.world.create_event(run_id, event_type, correlation_id=step_id, event_data=data)
+            self._append(run_id, event_type, step_id, data)
         except EntityConflictError:
             return StepOutcome("skipped")
         except RunExpiredError:

@@ -290,7 +290,9 @@ class PostgresWorld(World):
             raise result.conflict
         return result
 
-    def create_events(self, run_id: str, items: list) -> list[EventResult]:
+    def create_events(
+        self, run_id: str, items: list, *, durable: bool = True
+    ) -> list[EventResult]:  # durable=False: every commit is durable here (see World)
         if run_id is None:
             raise InvalidTransitionError("create_events needs a run id.")
         require_safe(run_id, "run id")
