@@ -16,6 +16,8 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any
 
+from .streams import StreamStore
+
 
 @dataclass
 class Page:
@@ -45,7 +47,7 @@ class EventResult:
     wait: dict | None = None
 
 
-class World(abc.ABC):
+class World(StreamStore, abc.ABC):
     """Event store for workflow runs.
 
     **Writes.** Every state change goes through :meth:`create_event`. It validates the event

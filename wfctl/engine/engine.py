@@ -24,6 +24,7 @@ from typing import Any
 from ulid import ULID
 
 from wfctl import __version__
+from wfctl.engine import children
 from wfctl.engine.app import App, short_name, workflow_id
 from wfctl.engine.executor import StepExecutor, StepOutcome, plain_error_text
 from wfctl.errors import AppError, NotFoundError, UsageError
@@ -138,6 +139,7 @@ class Engine:
         if app is not None:
             # Configuration and code errors surface before anything is written.
             choose_runtime(None)
+            children.max_children()
             template_for(app.bundle)
 
     # -- helpers ---------------------------------------------------------------------
@@ -252,7 +254,8 @@ class Engine:
         if not drive:
             return RunResult(self.world.get_run(run_id))
         # A process already driving the run sees the payload on its next look at the log.
-        return self.drive(run_id, wait=True, timeout=timeout, lease_wait=5.0)
+        result = self.drive(run_id, wait=True, timeout=timeout, lease_wait=5.0)
+        return children.drive_ancestors(self, result, timeout)
 
     def cancel(self, run_id: str) -> RunResult:
         run = self.get_run(run_id)
@@ -265,6 +268,8 @@ class Engine:
         except EntityConflictError as exc:
             raise UsageError(f"run {run_id} cannot be cancelled: {exc}") from exc
         self.world.delete_snapshot(run_id)
+        children.cancel_children(self, run_id)  # cascade (docs: child workflows)
+        children.notify_parent(self.world, run_id)
         return RunResult(self.world.get_run(run_id))
 
     # -- runtime construction (also used by the replay checker) ---------------------------
@@ -295,6 +300,7 @@ def workflow_context(run: dict[str, Any], key: bytes | None) -> dict[str, Any]:
         "startedAt": iso_to_ms(run.get("startedAt") or run["createdAt"]),
         "input": payload.unwrap_text(run["input"], key),
         "encryption": key is not None,
+        "maxChildren": children.max_children(),
     }
 
 
@@ -414,9 +420,11 @@ class _Invocation:
                 if not p.get("hasCreatedEvent") or (p["type"] == "hook" and p.get("disposed"))
             ]
             if uncreated:
-                leaving = not any(
-                    p["type"] == "step" for p in pending
-                ) and not self._will_wait_for_timer(pending)
+                leaving = (
+                    not any(p["type"] == "step" for p in pending)
+                    and not self._will_wait_for_timer(pending)
+                    and not children.awaits_children(pending)
+                )
                 if leaving:
                     runtime.save()  # the reference order: heap first, then the events it leads to
                 conflicted = self._create(uncreated)
@@ -430,6 +438,9 @@ class _Invocation:
                 for p in uncreated:
                     p["hasCreatedEvent"] = True
                 pending = [p for p in pending if not (p["type"] == "hook" and p.get("disposed"))]
+
+            if children.settle(self, pending):
+                continue  # a child ended: the workflow sees it before anything else
 
             if not pending:
                 self._fail(
@@ -562,6 +573,7 @@ class _Invocation:
         output = payload.wrap_text(vm_state.result or "[-1]", self.key)
         self.write("run_completed", data={"output": output})
         self.world.delete_snapshot(self.run_id)
+        children.notify_parent(self.world, self.run_id)
 
     def _fail(self, error: dict[str, Any]) -> None:
         text = error.get("error")
@@ -587,6 +599,7 @@ class _Invocation:
             },
         )
         self.world.delete_snapshot(self.run_id)
+        children.notify_parent(self.world, self.run_id)
 
 
 def _runtime_failure(message: str) -> dict[str, Any]:

@@ -15,10 +15,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from wfctl.engine.app import App, short_name
+from wfctl.engine.children import builtin_step
 from wfctl.engine.registry import StepMetadata, _current
 from wfctl.errors import FatalError, RetryableError
 from wfctl.serde import payload
 from wfctl.serde.values import JSError
+from wfctl.streams import bind_args, step_streams
 from worlds import World
 from worlds.errors import EntityConflictError, RunExpiredError, TooEarlyError
 
@@ -86,7 +88,7 @@ class StepExecutor:
     ) -> StepOutcome:
         run_id = run["runId"]
         short = short_name(step_name)
-        sd = self.app.step(step_name)
+        sd = builtin_step(step_name, self.world) or self.app.step(step_name)
         if sd is None:
             known = ", ".join(sorted(self.app.steps)) or "none"
             err = JSError(
@@ -130,10 +132,12 @@ class StepExecutor:
         )
         token = _current.set(md)
         try:
-            if sd.is_async:
-                result = asyncio.run(sd.fn(*args))
-            else:
-                result = sd.fn(*args)
+            with step_streams(self.world, run_id, key, sd.is_async):
+                args = bind_args(args)  # getWritable() handles become writers
+                if sd.is_async:
+                    result = asyncio.run(sd.fn(*args))
+                else:
+                    result = sd.fn(*args)
         except Exception as exc:  # a step failing is data, not a crash of the engine
             return self._on_error(run_id, step_id, short, sd.max_retries, attempt, exc, key)
         finally:

@@ -58,6 +58,7 @@ from .listing import scan_json
 from .locks import KeyedThreadLocks, flocked, try_flock
 from .projection import Projector
 from .reads import ReadsMixin
+from .streams import LocalStreams
 from .state import (
     ERROR_EVENTS,
     IDEMPOTENT,
@@ -116,7 +117,7 @@ def _check_run_id_time(run_id: str) -> None:
         )
 
 
-class LocalWorld(ReadsMixin, World):
+class LocalWorld(ReadsMixin, LocalStreams, World):
     """World on a local directory, readable by the DevKit CLI (see module docstring)."""
 
     def __init__(self, data_dir: str | Path) -> None:

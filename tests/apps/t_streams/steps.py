@@ -1,0 +1,63 @@
+from wfctl import get_step_metadata, step
+from wfctl.streams import get_writable
+
+
+def _value(v):
+    if isinstance(v, dict) and set(v) == {"bytes"}:
+        return v["bytes"].encode()
+    return v
+
+
+@step
+def emit(out, chunks):
+    for c in chunks:
+        out.write(_value(c))
+
+
+@step
+async def emitAsync(out, chunks):
+    async with out:
+        for c in chunks:
+            await out.write(_value(c))
+
+
+@step
+def flakyEmit(out):
+    attempt = get_step_metadata().attempt
+    out.write(f"a{attempt}-1")
+    out.write(f"a{attempt}-2")
+    if attempt == 1:
+        raise RuntimeError("transient")
+    out.close()
+
+
+@step
+def closeIt(out):
+    out.close()
+
+
+@step
+def writeAfterClose(out):
+    out.write("again")
+
+
+@step
+def writeBad(out):
+    out.write(object())
+
+
+@step
+def emitInside():
+    with get_writable() as w:
+        w.write(b"Hello from step!")
+        w.write(b"Second message")
+    with get_writable("step-ns") as w:
+        w.write({"message": "hi"})
+        w.write({"counter": 42})
+
+
+@step
+def add(a, b):
+    return a + b
+
+

@@ -1,0 +1,139 @@
+import { useStep, getWritable, start, sleep, createHook } from "workflow";
+
+const emit = useStep("emit");
+const emitAsync = useStep("emitAsync");
+const flakyEmit = useStep("flakyEmit");
+const closeIt = useStep("closeIt");
+const writeAfterClose = useStep("writeAfterClose");
+const writeBad = useStep("writeBad");
+const emitInside = useStep("emitInside");
+const add = useStep("add");
+
+// rows 27-29: bytes then an object on the default stream, text and an object on a named one
+export async function outputStream() {
+  const out = getWritable();
+  const named = getWritable({ namespace: "test" });
+  await emit(out, [{ bytes: "Hello, world!" }]);
+  await emit(named, ["Hello, named stream!"]);
+  await emit(out, [{ foo: "test" }]);
+  await emit(named, [{ foo: "bar" }]);
+  await closeIt(out);
+  await closeIt(named);
+  return "done";
+}
+
+export async function slowStream(n, ms) {
+  const out = getWritable();
+  for (let i = 0; i < n; i++) {
+    await emit(out, [`${i}\n`]);
+    if (ms) await sleep(ms);
+  }
+  await closeIt(out);
+  return n;
+}
+
+export async function asyncStream() {
+  await emitAsync(getWritable(), ["a", { b: 2 }, { bytes: "c" }]);
+  return "ok";
+}
+
+export async function retriedStream() {
+  await flakyEmit(getWritable());
+  return "ok";
+}
+
+export async function insideStep() {
+  await emitInside();
+  return "ok";
+}
+
+export async function closedTwice() {
+  const out = getWritable();
+  await closeIt(out);
+  try {
+    await writeAfterClose(out);
+    return "wrote";
+  } catch (e) {
+    return `${e.name}: ${e.message}`;
+  }
+}
+
+export async function badChunk() {
+  try {
+    await writeBad(getWritable());
+    return "wrote";
+  } catch (e) {
+    return e.message;
+  }
+}
+
+export async function badNamespace() {
+  return getWritable({ namespace: 42 });
+}
+
+// ---- child workflows
+
+export async function double(v) {
+  return { childResult: v * 2, originalValue: v };
+}
+
+export async function fibonacci(n) {
+  if (n < 2) return n;
+  const [a, b] = await Promise.all([start(fibonacci, [n - 1]), start("fibonacci", [n - 2])]);
+  return (await a.returnValue) + (await b.returnValue);
+}
+
+export async function parentOfDouble(v) {
+  const run = await start(double, [v]);
+  const value = await run.returnValue;
+  return { value, status: await run.status, runId: run.runId };
+}
+
+export async function waitsOnHook(token) {
+  const v = await createHook({ token });
+  return await add(v, 1);
+}
+
+export async function parentOfHookChild(token) {
+  const run = await start(waitsOnHook, [token]);
+  return { child: await run.returnValue };
+}
+
+export async function failing(msg) {
+  throw new Error(`child says ${msg}`);
+}
+
+export async function parentCatches() {
+  const run = await start(failing, ["no"]);
+  try {
+    await run.returnValue;
+    return "not caught";
+  } catch (e) {
+    return { name: e.name, message: e.message, cause: e.cause && e.cause.message };
+  }
+}
+
+export async function sleeper() {
+  await sleep("1h");
+  return 1;
+}
+
+export async function parentOfSleepers() {
+  const a = await start(sleeper);
+  const b = await start(sleeper);
+  return [await a.returnValue, await b.returnValue];
+}
+
+export async function startUnknown() {
+  try {
+    await start("nope");
+  } catch (e) {
+    return `${e.name}: ${e.message}`;
+  }
+}
+
+export async function manyChildren(n) {
+  const runs = [];
+  for (let i = 0; i < n; i++) runs.push(await start(double, [i]));
+  return runs.length;
+}

@@ -1,0 +1,276 @@
+"""Child workflows: ``start()`` inside a workflow, ``run.returnValue``, cascade on cancel.
+
+How a child comes to be, durably and exactly once:
+
+* ``start(fn, args)`` in the VM is a step named ``step//wfctl//start`` (recorded in the
+  parent's log like any step). Executing it creates the child run with a **deterministic id**
+  derived from the parent run id, the step's correlation id and the step's first start time,
+  so a retry after ``kill -9`` writes the same ``run_created`` again, which the world refuses
+  as a duplicate: one ``start()`` never yields two children. The step's result is the id.
+* ``await run.returnValue`` waits on a hook with token ``wfctl:child:<childRunId>``. When the
+  child ends, the engine that ended it delivers ``{status, output|error}`` to that hook
+  (:func:`notify_parent`); a parent driven later also checks its unfinished children itself
+  (:func:`settle`), so a crash between the child's end and the delivery loses nothing.
+* ``await run.status`` is a step (``step//wfctl//runStatus``): the status is recorded.
+
+A parent driven with ``wait`` (``wfctl start``, ``hook resume``, the worker) drives its
+children in the same process while it waits on them. Cancelling a parent cancels its children
+that have not ended (recursively). Children are ordinary runs with
+``executionContext.parentRunId``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from typing import TYPE_CHECKING, Any
+
+from wfctl.engine.registry import StepDef, get_step_metadata
+from wfctl.errors import UsageError
+from wfctl.serde import crypto, payload
+from worlds import all_items
+from worlds.errors import (
+    EntityConflictError,
+    HookNotFoundError,
+    InvalidTransitionError,
+    RunExpiredError,
+    RunNotFoundError,
+)
+
+if TYPE_CHECKING:
+    from wfctl.engine.engine import Engine, RunResult
+
+START_STEP = "step//wfctl//start"
+STATUS_STEP = "step//wfctl//runStatus"
+CHILD_TOKEN_PREFIX = "wfctl:child:"
+TERMINAL = ("completed", "failed", "cancelled")
+DEFAULT_MAX_CHILDREN = 1000
+_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+
+def max_children() -> int:
+    """``WFCTL_MAX_CHILDREN``: child runs one run may start (default 1000)."""
+    raw = os.environ.get("WFCTL_MAX_CHILDREN", "").strip()
+    if not raw:
+        return DEFAULT_MAX_CHILDREN
+    try:
+        value = int(raw)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise UsageError(f"WFCTL_MAX_CHILDREN must be a non-negative integer, got {raw!r}")
+    return value
+
+
+def child_run_id(parent_run_id: str, step_id: str, started_ms: int) -> str:
+    """``wrun_<ULID>``: time = the start step's first start, randomness = hash of the ids."""
+    value = started_ms & ((1 << 48) - 1)
+    digest = hashlib.sha256(f"{parent_run_id}|{step_id}".encode()).digest()
+    value = (value << 80) | int.from_bytes(digest[:10], "big")
+    chars = []
+    for _ in range(26):
+        chars.append(_ALPHABET[value & 31])
+        value >>= 5
+    return "wrun_" + "".join(reversed(chars))
+
+
+def _run_key(run_id: str) -> bytes | None:
+    master = crypto.master_key_from_env()
+    return crypto.derive_run_key(master, run_id) if master else None
+
+
+# ---------------------------------------------------------------- built-in steps
+
+
+def builtin_step(step_name: str, world: Any) -> StepDef | None:
+    if step_name == START_STEP:
+
+        def start(workflow: str, args: list[Any]) -> str:
+            return _create_child(world, workflow, args)
+
+        return StepDef(name="start", fn=start)
+    if step_name == STATUS_STEP:
+
+        def run_status(run_id: str) -> str:
+            return world.get_run(run_id)["status"]
+
+        return StepDef(name="runStatus", fn=run_status)
+    return None
+
+
+def _create_child(world: Any, workflow: str, args: list[Any]) -> str:
+    from wfctl import __version__  # noqa: PLC0415
+    from wfctl.engine.app import workflow_id  # noqa: PLC0415
+
+    md = get_step_metadata()
+    parent = world.get_run(md.run_id)
+    started_ms = int(md.started_at.timestamp() * 1000)
+    run_id = child_run_id(md.run_id, md.step_id, started_ms)
+    key = _run_key(run_id)
+    ctx = parent.get("executionContext") or {}
+    try:
+        world.create_event(
+            run_id,
+            "run_created",
+            event_data={
+                "deploymentId": parent.get("deploymentId"),
+                "workflowName": workflow_id(workflow),
+                "input": payload.encode(list(args), key=key, context=f"workflow {workflow} input"),
+                "executionContext": {
+                    "workflowCoreVersion": f"wfctl/{__version__}",
+                    "features": {"encryption": key is not None},
+                    "workflowRuntime": ctx.get("workflowRuntime", "snapshot"),
+                    "parentRunId": md.run_id,
+                },
+            },
+        )
+    except (EntityConflictError, InvalidTransitionError) as exc:
+        # Already created by an earlier attempt of this very step (the id is deterministic).
+        try:
+            world.get_run(run_id)
+        except RunNotFoundError:
+            raise exc from None
+    return run_id
+
+
+# ---------------------------------------------------------------- waking the parent
+
+
+def _outcome_payload(world: Any, child: dict[str, Any], parent_key: bytes | None) -> bytes:
+    """The hook payload telling the parent how a child ended (devalue texts stay opaque)."""
+    status = child["status"]
+    data: dict[str, Any] = {"status": status, "runId": child["runId"]}
+    child_key = _run_key(child["runId"])
+    if status == "completed":
+        data["output"] = payload.unwrap_text(child.get("output") or b"devl-1", child_key)
+    elif status == "failed":
+        err = child.get("error")
+        data["message"] = err.get("message", "") if isinstance(err, dict) else str(err or "")
+        last = world.list_events(child["runId"], limit=1, sort="desc").data
+        raw = (last[0].get("eventData") or {}).get("error") if last else None
+        if isinstance(raw, bytes | bytearray):
+            data["error"] = payload.unwrap_text(bytes(raw), child_key)
+    return payload.encode(data, key=parent_key)
+
+
+def _deliver(world: Any, parent_id: str, hook_id: str, child: dict[str, Any]) -> bool:
+    try:
+        world.create_event(
+            parent_id,
+            "hook_received",
+            correlation_id=hook_id,
+            event_data={"payload": _outcome_payload(world, child, _run_key(parent_id))},
+        )
+    except (HookNotFoundError, RunExpiredError, EntityConflictError, RunNotFoundError):
+        return False
+    return True
+
+
+def notify_parent(world: Any, run_id: str) -> None:
+    """A run just ended: wake its parent if that waits on it (best effort, see module doc)."""
+    try:
+        child = world.get_run(run_id)
+        parent_id = (child.get("executionContext") or {}).get("parentRunId")
+        if not parent_id:
+            return
+        hook = world.get_hook_by_token(CHILD_TOKEN_PREFIX + run_id)
+    except (HookNotFoundError, RunNotFoundError):
+        return
+    if hook.get("runId") == parent_id:
+        _deliver(world, parent_id, hook["hookId"], child)
+
+
+def awaits_children(pending: list[dict[str, Any]]) -> bool:
+    return any(_child_of(p) for p in pending)
+
+
+def _child_of(p: dict[str, Any]) -> str | None:
+    if p.get("type") != "hook" or p.get("disposed"):
+        return None
+    token = p.get("token") or ""
+    return token[len(CHILD_TOKEN_PREFIX) :] if token.startswith(CHILD_TOKEN_PREFIX) else None
+
+
+def settle(inv: Any, pending: list[dict[str, Any]]) -> bool:
+    """Deliver the end of every awaited child that has ended; while the invocation may wait,
+    drive the unfinished ones here first. True when something was written for the parent."""
+    waiting = [(p, c) for p in pending if p.get("hasCreatedEvent") and (c := _child_of(p))]
+    if not waiting:
+        return False
+    received = {
+        e.get("correlationId") for e in inv.state.events if e["eventType"] == "hook_received"
+    }
+    wrote = False
+    for p, child_id in waiting:
+        if p["correlationId"] in received:
+            continue
+        try:
+            child = inv.world.get_run(child_id)
+        except RunNotFoundError:
+            continue
+        if child["status"] not in TERMINAL and inv.wait:
+            remaining = None
+            if inv.deadline is not None:
+                import time  # noqa: PLC0415
+
+                remaining = max(0.0, inv.deadline - time.monotonic())
+            inv.engine.drive(child_id, wait=True, timeout=remaining, lease_wait=0)
+            child = inv.world.get_run(child_id)
+        if child["status"] in TERMINAL:
+            wrote = _deliver(inv.world, inv.run_id, p["correlationId"], child) or wrote
+    return wrote
+
+
+def drive_ancestors(engine: Engine, result: RunResult, timeout: float | None) -> RunResult:
+    """After a run ended in this process at top level, drive the parents it woke up."""
+    current = result
+    while current.status in TERMINAL:
+        parent_id = (current.run.get("executionContext") or {}).get("parentRunId")
+        if not parent_id:
+            break
+        try:
+            parent = engine.drive(parent_id, wait=True, timeout=timeout, lease_wait=5.0)
+        except RunNotFoundError:
+            break
+        if parent.status not in TERMINAL:
+            break
+        current = parent
+    return result
+
+
+# ---------------------------------------------------------------- listing and cancel
+
+
+def children_of(world: Any, run_id: str) -> list[str]:
+    """Ids of the child runs ``run_id`` started, in start order."""
+    steps = all_items(lambda c: world.list_steps(run_id, cursor=c, limit=200, sort="asc"))
+    out = []
+    for s in steps:
+        if s.get("stepName") != START_STEP or not s.get("startedAt"):
+            continue
+        from worlds.local.ids import ms_from_iso  # noqa: PLC0415
+
+        started = ms_from_iso(s["startedAt"])
+        if started is None:
+            continue
+        cid = child_run_id(run_id, s["stepId"], started)
+        try:
+            world.get_run(cid)
+        except RunNotFoundError:
+            continue
+        out.append(cid)
+    return out
+
+
+def cancel_children(engine: Engine, run_id: str) -> list[str]:
+    """Cancel (recursively) every child of ``run_id`` that has not ended; their ids."""
+    cancelled = []
+    for cid in children_of(engine.world, run_id):
+        try:
+            if engine.world.get_run(cid)["status"] in TERMINAL:
+                continue
+            engine.cancel(cid)
+            cancelled.append(cid)
+        except (UsageError, RunNotFoundError):
+            continue
+    return cancelled
