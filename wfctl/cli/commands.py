@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-from wfctl.cli import render
+from wfctl.cli import render, streams_cmd
 from wfctl.cli.context import (
     EXIT_FAILED,
     CliState,
@@ -24,6 +24,7 @@ from wfctl.cli.context import (
 )
 from wfctl.cli.jsonout import decode_field, entity_json, error_json
 from wfctl.engine.app import App, short_name
+from wfctl.engine.children import children_of
 from wfctl.engine.engine import Engine, RunResult
 from wfctl.errors import UsageError
 from worlds import all_items
@@ -47,6 +48,7 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document o
 AppOpt = Annotated[
     Path | None, typer.Option("--app", help="App directory (default: $WFCTL_APP or .).")
 ]
+streams_cmd.register(inspect_app)  # inspect stream / inspect streams
 DecryptOpt = Annotated[
     bool, typer.Option("--decrypt", help="Decrypt payloads with WFCTL_ENCRYPTION_KEY.")
 ]
@@ -238,6 +240,7 @@ def inspect_run(
         steps = _all_steps(engine, run_id)
         doc["steps"] = [entity_json(s, key, decrypt=decrypt) for s in steps]
         doc["eventCount"] = len(events)
+        doc["children"] = children_of(engine.world, run_id)  # runs it started (start())
         snap = engine.world.load_snapshot(run_id)
         doc["snapshotBytes"] = len(snap[0]) if snap else None
     if st.json:
@@ -256,6 +259,8 @@ def inspect_run(
     if doc.get("error"):
         con.print(f"  error: {render.compact(doc['error'], 200)}")
     con.print(f"  events: {doc['eventCount']}   snapshot: {doc['snapshotBytes'] or 0} bytes")
+    if doc["children"]:
+        con.print(f"  children: {', '.join(doc['children'])}")
     render.steps_table(con, sorted(doc["steps"], key=lambda s: s["createdAt"]))
 
 
