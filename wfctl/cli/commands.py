@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-from wfctl.cli import render, streams_cmd
+from wfctl.cli import authoring, render, streams_cmd
 from wfctl.cli.context import (
     EXIT_FAILED,
     CliState,
@@ -154,6 +154,13 @@ def start(
     run_id: Annotated[
         str | None, typer.Option("--run-id", help="Use this run id (wrun_<ULID>).")
     ] = None,
+    check: Annotated[
+        bool,
+        typer.Option(
+            "--check/--no-check",
+            help="Refuse an app whose workflows use a step steps.py lacks (default), as `wfctl check`.",
+        ),
+    ] = True,
     json_out: JsonOpt = False,
 ) -> None:
     """Create a run and drive it in this process."""
@@ -171,6 +178,7 @@ def start(
         if timeout is not None and timeout < 0:
             raise UsageError("--timeout must be a non-negative number of seconds")
         engine = _engine(st, app_dir)
+        engine.check_steps = check
         res = engine.start(
             workflow, values, runtime=runtime, run_id=run_id, wait=wait, timeout=timeout
         )
@@ -542,3 +550,6 @@ def worker(
         st.out.print(
             f"worker idle: drove {total.driven} run invocation(s), wrote {total.events} event(s)"
         )
+
+
+authoring.register(app)
