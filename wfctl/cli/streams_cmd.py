@@ -11,7 +11,6 @@ from wfctl.errors import NotFoundError
 from wfctl.streams import chunk_json, read_stream, run_key, stream_name
 from worlds.errors import RunNotFoundError
 
-
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")]
 
 
@@ -21,7 +20,8 @@ def register(inspect_app: typer.Typer) -> None:
         ctx: typer.Context,
         run_id: str,
         namespace: Annotated[
-            str | None, typer.Option("--namespace", help="A named stream (getWritable({namespace})).")
+            str | None,
+            typer.Option("--namespace", help="A named stream (getWritable({namespace}))."),
         ] = None,
         start_index: Annotated[
             int,
@@ -29,7 +29,9 @@ def register(inspect_app: typer.Typer) -> None:
         ] = 0,
         follow: Annotated[
             bool,
-            typer.Option("--follow", help="Wait for new chunks until the stream closes or the run ends."),
+            typer.Option(
+                "--follow", help="Wait for new chunks until the stream closes or the run ends."
+            ),
         ] = False,
         json_out: JsonOpt = False,
     ) -> None:
@@ -55,7 +57,12 @@ def register(inspect_app: typer.Typer) -> None:
                     elif isinstance(chunk.data, str):
                         st.out.print(chunk.data, end="", markup=False, highlight=False)
                     else:
-                        st.out.print(repr(chunk.data) if isinstance(chunk.data, bytes) else chunk_json(chunk)["data"], markup=False)
+                        st.out.print(
+                            repr(chunk.data)
+                            if isinstance(chunk.data, bytes)
+                            else chunk_json(chunk)["data"],
+                            markup=False,
+                        )
             finally:
                 world.close()
 
@@ -97,7 +104,6 @@ def register(inspect_app: typer.Typer) -> None:
             ns = it["namespace"] if it["namespace"] is not None else "(default)"
             state = "done" if it["done"] else "open"
             st.out.print(f"{it['name']}  {ns}  tail {it['tailIndex']}  {state}", markup=False)
-
 
 
 def _namespace_of(name: str, default: str) -> str | None:

@@ -58,7 +58,6 @@ from .listing import scan_json
 from .locks import KeyedThreadLocks, flocked, try_flock
 from .projection import Projector
 from .reads import ReadsMixin
-from .streams import LocalStreams
 from .state import (
     ERROR_EVENTS,
     IDEMPOTENT,
@@ -70,6 +69,7 @@ from .state import (
     check,
     check_request,
 )
+from .streams import LocalStreams
 from .tokens import TokenClaims
 
 log = logging.getLogger("worlds.local")

@@ -61,3 +61,18 @@ def add(a, b):
     return a + b
 
 
+@step
+def writeAbortSignal(out, reason, expired):
+    with out:
+        out.write({"type": "abort", "reason": reason, "expired": expired})
+
+
+UTF8_TEXTS = ["Héllo wörld àçèñ", "日本語テキスト 🎉🚀", "مرحبا بالعالم"]
+
+
+@step
+def writeUtf8(out):
+    with out:
+        for text in UTF8_TEXTS:
+            out.write(text.encode("utf-8"))
+        out.write({"ok": True, "note": "ünïcödé"})

@@ -137,3 +137,24 @@ export async function manyChildren(n) {
   for (let i = 0; i < n; i++) runs.push(await start(double, [i]));
   return runs.length;
 }
+
+// ---- catalogue rows 24-26: a distributed abort controller (hook raced against a TTL)
+const writeAbortSignal = useStep("writeAbortSignal");
+
+export async function distributedAbort(id, ttlMs) {
+  const hook = createHook({ token: `distributed-abort:${id}` });
+  const result = await Promise.race([
+    hook.then((p) => ({ reason: p.reason, expired: false })),
+    sleep(ttlMs).then(() => ({ reason: "Controller expired", expired: true })),
+  ]);
+  await writeAbortSignal(getWritable(), result.reason, result.expired);
+  return { aborted: true, reason: result.reason };
+}
+
+// ---- catalogue row 34: multi-byte UTF-8 in byte chunks plus a JSON chunk
+const writeUtf8 = useStep("writeUtf8");
+
+export async function utf8Stream() {
+  await writeUtf8(getWritable());
+  return "done";
+}
