@@ -14,6 +14,7 @@ __version__ = "0.1.0"
 from wfctl.engine.registry import StepMetadata, get_step_metadata, step  # noqa: E402
 from wfctl.errors import FatalError, RetryableError  # noqa: E402
 from wfctl.serde.values import BigInt, JSError, JSMap  # noqa: E402
+from wfctl.streams import AsyncStreamWriter, StreamWriter, get_writable, read_stream  # noqa: E402
 
 __all__ = [
     "step",
@@ -24,5 +25,9 @@ __all__ = [
     "BigInt",
     "JSMap",
     "JSError",
+    "StreamWriter",
+    "AsyncStreamWriter",
+    "get_writable",
+    "read_stream",
     "__version__",
 ]
