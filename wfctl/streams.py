@@ -267,6 +267,18 @@ def chunk_json(chunk: Chunk) -> dict[str, Any]:
     return {"index": chunk.index, "data": to_json(data)}
 
 
+def default_world() -> Any:
+    """The world named by the environment (``WFCTL_WORLD`` / ``WORKFLOW_LOCAL_DATA_DIR``)."""
+    import os  # noqa: PLC0415
+
+    from worlds import open_world  # noqa: PLC0415
+
+    try:
+        return open_world()  # type: ignore[call-arg]
+    except TypeError:  # a worlds package whose open_world needs the target
+        return open_world(os.environ.get("WORKFLOW_LOCAL_DATA_DIR") or ".workflow-data")
+
+
 def read_stream(
     run_id: str,
     *,
@@ -290,9 +302,7 @@ def read_stream(
     name = stream_name(run_id, namespace)
     own = world is None
     if own:
-        from worlds import open_world  # noqa: PLC0415
-
-        world = open_world()
+        world = default_world()
     try:
         world.get_run(run_id)  # RunNotFoundError for an unknown run
         if key is ...:

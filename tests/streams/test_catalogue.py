@@ -88,3 +88,22 @@ def test_row34_utf8_chunks(engine, data_dir: Path, runtime: str) -> None:
 def test_row71_fibonacci_6(engine, runtime: str) -> None:
     res = engine().start("fibonacci", [6], runtime=runtime)
     assert payload.decode(res.run["output"]) == 8
+
+
+def test_row70_start_from_workflow_with_hook_signal(engine, data_dir, runtime, monkeypatch) -> None:
+    monkeypatch.setenv("WORKFLOW_LOCAL_DATA_DIR", str(data_dir))  # for the signalling step
+    res = engine().start("startFromWorkflow", [7], runtime=runtime)
+    out = payload.decode(res.run["output"])
+    assert out["payload"] == {"processed": 21}
+    assert out["childResult"] == "signalled"
+
+
+def test_unawaited_child_is_driven_by_start(engine, data_dir, runtime) -> None:
+    """`wfctl start` runs children nobody awaits while the parent waits on something else."""
+    res = engine().start("manyChildren", [2], runtime=runtime)
+    assert payload.decode(res.run["output"]) == 2
+    from wfctl.engine.children import children_of
+
+    with open_world(data_dir) as w:
+        kids = children_of(w, res.run_id)
+        assert len(kids) == 2

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import time
 from typing import TYPE_CHECKING, Any
 
 from wfctl.engine.registry import StepDef, get_step_metadata
@@ -184,6 +185,11 @@ def awaits_children(pending: list[dict[str, Any]]) -> bool:
     return any(_child_of(p) for p in pending)
 
 
+def keeps_parent(inv: Any, pending: list[dict[str, Any]]) -> bool:
+    """Should the invocation stay (rather than leave) for its children's sake?"""
+    return awaits_children(pending) or (inv.wait and bool(_undriven(inv)))
+
+
 def _child_of(p: dict[str, Any]) -> str | None:
     if p.get("type") != "hook" or p.get("disposed"):
         return None
@@ -191,12 +197,56 @@ def _child_of(p: dict[str, Any]) -> str | None:
     return token[len(CHILD_TOKEN_PREFIX) :] if token.startswith(CHILD_TOKEN_PREFIX) else None
 
 
-def settle(inv: Any, pending: list[dict[str, Any]]) -> bool:
+def _started_children(inv: Any) -> list[str]:
+    """Child ids from the parent's log: start steps and the time of their first start."""
+    from worlds.local.ids import ms_from_iso  # noqa: PLC0415
+
+    created: set[str] = set()
+    first_start: dict[str, int] = {}
+    for e in inv.state.events:
+        t, cid = e["eventType"], e.get("correlationId")
+        if t == "step_created" and (e.get("eventData") or {}).get("stepName") == START_STEP:
+            created.add(cid)
+        elif t == "step_started" and cid in created and cid not in first_start:
+            ms = ms_from_iso(e["createdAt"])
+            if ms is not None:
+                first_start[cid] = ms
+    return [child_run_id(inv.run_id, cid, ms) for cid, ms in first_start.items()]
+
+
+def _undriven(inv: Any) -> list[str]:
+    """Started children this invocation has not driven yet and that have not ended."""
+    seen: set[str] = inv.__dict__.setdefault("_children_seen", set())
+    out = []
+    for child_id in _started_children(inv):
+        if child_id in seen:
+            continue
+        try:
+            status = inv.world.get_run(child_id)["status"]
+        except RunNotFoundError:
+            continue
+        if status in TERMINAL:
+            seen.add(child_id)
+        else:
+            out.append(child_id)
+    return out
+
+
+def _drive_child(inv: Any, child_id: str) -> dict[str, Any]:
+    remaining = None
+    if inv.deadline is not None:
+        remaining = max(0.0, inv.deadline - time.monotonic())
+    inv.engine.drive(child_id, wait=True, timeout=remaining, lease_wait=0)
+    inv.__dict__.setdefault("_children_seen", set()).add(child_id)
+    return inv.world.get_run(child_id)
+
+
+def settle(inv: Any, pending: list[dict[str, Any]], *, idle: bool = True) -> bool:
     """Deliver the end of every awaited child that has ended; while the invocation may wait,
-    drive the unfinished ones here first. True when something was written for the parent."""
+    drive the unfinished ones here first (and, once idle, children nobody awaits yet, so
+    ``wfctl start`` runs what the workflow started). True when the parent should look at its
+    log again."""
     waiting = [(p, c) for p in pending if p.get("hasCreatedEvent") and (c := _child_of(p))]
-    if not waiting:
-        return False
     received = {
         e.get("correlationId") for e in inv.state.events if e["eventType"] == "hook_received"
     }
@@ -209,16 +259,16 @@ def settle(inv: Any, pending: list[dict[str, Any]]) -> bool:
         except RunNotFoundError:
             continue
         if child["status"] not in TERMINAL and inv.wait:
-            remaining = None
-            if inv.deadline is not None:
-                import time  # noqa: PLC0415
-
-                remaining = max(0.0, inv.deadline - time.monotonic())
-            inv.engine.drive(child_id, wait=True, timeout=remaining, lease_wait=0)
-            child = inv.world.get_run(child_id)
+            child = _drive_child(inv, child_id)
         if child["status"] in TERMINAL:
             wrote = _deliver(inv.world, inv.run_id, p["correlationId"], child) or wrote
-    return wrote
+    if wrote or not (idle and inv.wait):
+        return wrote
+    drove = False
+    for child_id in _undriven(inv):
+        _drive_child(inv, child_id)
+        drove = True  # it may have written to the parent (e.g. resumed one of its hooks)
+    return drove
 
 
 def drive_ancestors(engine: Engine, result: RunResult, timeout: float | None) -> RunResult:

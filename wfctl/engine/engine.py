@@ -428,7 +428,7 @@ class _Invocation:
                 leaving = (
                     not any(p["type"] == "step" for p in pending)
                     and not self._will_wait_for_timer(pending)
-                    and not children.awaits_children(pending)
+                    and not children.keeps_parent(self, pending)
                 )
                 if leaving:
                     runtime.save()  # the reference order: heap first, then the events it leads to
@@ -444,7 +444,7 @@ class _Invocation:
                     p["hasCreatedEvent"] = True
                 pending = [p for p in pending if not (p["type"] == "hook" and p.get("disposed"))]
 
-            if children.settle(self, pending):
+            if children.settle(self, pending, idle=not inflight):
                 continue  # a child ended: the workflow sees it before anything else
 
             if not pending:

@@ -1,4 +1,4 @@
-import { useStep, getWritable, start, sleep, createHook } from "workflow";
+import { useStep, getWritable, start, sleep, createHook, getWorkflowMetadata } from "workflow";
 
 const emit = useStep("emit");
 const emitAsync = useStep("emitAsync");
@@ -157,4 +157,20 @@ const writeUtf8 = useStep("writeUtf8");
 export async function utf8Stream() {
   await writeUtf8(getWritable());
   return "done";
+}
+
+// ---- catalogue row 70: start() from workflow code, the child signals the parent's hook
+const signalParent = useStep("signalParent");
+
+export async function startFromWorkflow(value) {
+  const token = `parent-signal:${getWorkflowMetadata().workflowRunId}`;
+  const hook = createHook({ token });
+  const run = await start(processAndSignalParent, [token, value]);
+  const payload = await hook;
+  return { payload, childResult: await run.returnValue, childRunId: run.runId };
+}
+
+export async function processAndSignalParent(token, value) {
+  await signalParent(token, { processed: value * 3 });
+  return "signalled";
 }
