@@ -197,21 +197,43 @@ def _child_of(p: dict[str, Any]) -> str | None:
     return token[len(CHILD_TOKEN_PREFIX) :] if token.startswith(CHILD_TOKEN_PREFIX) else None
 
 
+class _LogIndex:
+    """What settle needs from the parent's log, folded incrementally (the loop calls it once
+    per iteration, so a full scan each time would be quadratic in the log length)."""
+
+    def __init__(self) -> None:
+        self.pos = 0
+        self.start_steps: set[str] = set()
+        self.first_start: dict[str, int] = {}
+        self.received: set[str] = set()
+
+    def update(self, events: list[dict[str, Any]]) -> _LogIndex:
+        from worlds.local.ids import ms_from_iso  # noqa: PLC0415
+
+        for e in events[self.pos :]:
+            t, cid = e["eventType"], e.get("correlationId")
+            if t == "hook_received":
+                self.received.add(cid)
+            elif t == "step_created":
+                if (e.get("eventData") or {}).get("stepName") == START_STEP:
+                    self.start_steps.add(cid)
+            elif t == "step_started" and cid in self.start_steps and cid not in self.first_start:
+                ms = ms_from_iso(e["createdAt"])
+                if ms is not None:
+                    self.first_start[cid] = ms
+        self.pos = len(events)
+        return self
+
+
+def _index(inv: Any) -> _LogIndex:
+    idx = inv.__dict__.setdefault("_children_index", _LogIndex())
+    return idx.update(inv.state.events)
+
+
 def _started_children(inv: Any) -> list[str]:
     """Child ids from the parent's log: start steps and the time of their first start."""
-    from worlds.local.ids import ms_from_iso  # noqa: PLC0415
-
-    created: set[str] = set()
-    first_start: dict[str, int] = {}
-    for e in inv.state.events:
-        t, cid = e["eventType"], e.get("correlationId")
-        if t == "step_created" and (e.get("eventData") or {}).get("stepName") == START_STEP:
-            created.add(cid)
-        elif t == "step_started" and cid in created and cid not in first_start:
-            ms = ms_from_iso(e["createdAt"])
-            if ms is not None:
-                first_start[cid] = ms
-    return [child_run_id(inv.run_id, cid, ms) for cid, ms in first_start.items()]
+    idx = _index(inv)
+    return [child_run_id(inv.run_id, cid, ms) for cid, ms in idx.first_start.items()]
 
 
 def _undriven(inv: Any) -> list[str]:
@@ -247,9 +269,10 @@ def settle(inv: Any, pending: list[dict[str, Any]], *, idle: bool = True) -> boo
     ``wfctl start`` runs what the workflow started). True when the parent should look at its
     log again."""
     waiting = [(p, c) for p in pending if p.get("hasCreatedEvent") and (c := _child_of(p))]
-    received = {
-        e.get("correlationId") for e in inv.state.events if e["eventType"] == "hook_received"
-    }
+    idle = idle and not any(p.get("type") == "step" for p in pending)  # its own steps first
+    if not waiting and not (idle and inv.wait):
+        return False
+    received = _index(inv).received
     wrote = False
     for p, child_id in waiting:
         if p["correlationId"] in received:

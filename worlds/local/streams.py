@@ -5,7 +5,8 @@
 
 Chunk files sort in write order (ULIDs are generated under the stream's lock, each after the
 last existing one), so the DevKit's own reader sees the same order. Writes and the close of one
-stream are serialized by a flock in ``.wfctl/locks/streams/`` (threads and processes).
+stream are serialized by a flock in ``.wfctl/locks/streams/`` (threads and processes); the
+tail of each stream is cached in ``.wfctl/streams/<name>.json`` (rebuilt by a scan if absent).
 """
 
 from __future__ import annotations
@@ -57,23 +58,55 @@ class LocalStreams:
                 write_atomic(path, utf8(dumps_pretty({"streams": names})), durable=self.durable)
         seen.add((run_id, name))
 
-    def _stream_append(self, name: str, flag: bytes, data: bytes) -> int:
-        """Under the stream lock: refuse after EOF, write the next chunk file; its index."""
-        files = self._chunk_names(name)
+    def _tail_path(self, name: str) -> Path:
+        return self.root / ".wfctl" / "streams" / f"{name}.json"
+
+    def _scan_tail(self, name: str) -> dict:
+        """The stream's tail from its chunk files (a directory scan)."""
         chunks = self._streams_dir() / "chunks"
-        last = None
-        count = 0
-        for f in files:
+        last, count, done = None, 0, False
+        for f in self._chunk_names(name):
             last = f[len(name) + 6 : -4]
             with open(chunks / f, "rb") as fh:
                 if fh.read(1) == _EOF:
-                    if flag == _EOF:
-                        return count - 1  # already closed: idempotent
-                    raise StreamClosedError(f"stream {name} is closed; it cannot be written again")
+                    done = True
+                    break
             count += 1
-        ulid = ULIDS.new(after=last)
-        write_atomic(chunks / f"{name}-chnk_{ulid}.bin", flag + data, durable=self.durable)
-        return count if flag == _DATA else count - 1
+        return {"last": last, "count": count, "done": done}
+
+    def _stream_append(self, name: str, flag: bytes, data: bytes) -> int:
+        """Under the stream lock: refuse after EOF, write the next chunk file; its index.
+
+        The tail (last chunk id, count, done) is cached in ``.wfctl/streams/<name>.json`` so a
+        write does not scan ``streams/chunks`` (which holds every stream of the store); without
+        that file (older store, other writer) it is rebuilt by a scan.
+        """
+        tail_path = self._tail_path(name)
+        try:
+            tail = read_json(tail_path)
+        except ValueError:
+            tail = None
+        if not isinstance(tail, dict) or not {"last", "count", "done"} <= set(tail):
+            tail = self._scan_tail(name)
+        if tail["done"]:
+            if flag == _EOF:
+                return int(tail["count"]) - 1  # already closed: idempotent
+            raise StreamClosedError(f"stream {name} is closed; it cannot be written again")
+        ulid = ULIDS.new(after=tail["last"])
+        new_tail = {
+            "last": ulid,
+            "count": int(tail["count"]) + (flag == _DATA),
+            "done": flag == _EOF,
+        }
+        # Closing records "done" before the EOF file: a crash in between then refuses further
+        # writes, instead of accepting chunks after an EOF marker that readers never see.
+        if flag == _EOF:
+            write_atomic(tail_path, utf8(dumps_pretty(new_tail)), durable=self.durable)
+        path = self._streams_dir() / "chunks" / f"{name}-chnk_{ulid}.bin"
+        write_atomic(path, flag + data, durable=self.durable)
+        if flag == _DATA:
+            write_atomic(tail_path, utf8(dumps_pretty(new_tail)), durable=False)
+        return int(tail["count"]) if flag == _DATA else int(tail["count"]) - 1
 
     # -- StreamStore
     def write_stream_chunk(self, run_id: str, name: str, data: bytes) -> int:

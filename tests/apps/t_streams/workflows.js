@@ -174,3 +174,22 @@ export async function processAndSignalParent(token, value) {
   await signalParent(token, { processed: value * 3 });
   return "signalled";
 }
+
+// ---- heap growth per child (snapshot runtime): n children awaited one by one, then a hook
+export async function childrenThenHook(n, token) {
+  let sum = 0;
+  for (let i = 0; i < n; i++) {
+    const run = await start(double, [i]);
+    sum += (await run.returnValue).childResult;
+  }
+  const more = await createHook({ token });
+  return sum + more;
+}
+
+// the same shape with plain steps, to compare heap growth per operation
+export async function stepsThenHook(n, token) {
+  let sum = 0;
+  for (let i = 0; i < n; i++) sum += await add(i, i);
+  const more = await createHook({ token });
+  return sum + more;
+}
