@@ -133,20 +133,23 @@ class LocalStreams:
     ) -> StreamChunks:
         require_safe(name, "stream name")
         chunks_dir = self._streams_dir() / "chunks"
-        out: list[tuple[int, bytes]] = []
-        index = 0
+        files = self._chunk_names(name)
         done = False
-        for f in self._chunk_names(name):
+        # The EOF marker is always the last file (nothing is written after it), so only the
+        # last file needs a look and only the requested ones are read.
+        if files:
             try:
-                raw = (chunks_dir / f).read_bytes()
+                with open(chunks_dir / files[-1], "rb") as fh:
+                    done = fh.read(1) == _EOF
+            except FileNotFoundError:
+                pass
+        data_files = files[:-1] if done else files
+        end = len(data_files) if limit is None else min(len(data_files), max(0, start) + limit)
+        out: list[tuple[int, bytes]] = []
+        for index in range(max(0, start), end):
+            try:
+                raw = (chunks_dir / data_files[index]).read_bytes()
             except FileNotFoundError:
                 continue
-            if raw[:1] == _EOF:
-                done = True
-                break
-            if len(raw) <= 1:
-                continue  # empty chunks are skipped, as the reference reader does
-            if index >= start and (limit is None or len(out) < limit):
-                out.append((index, raw[1:]))
-            index += 1
-        return StreamChunks(chunks=out, done=done, tail_index=index - 1)
+            out.append((index, raw[1:]))
+        return StreamChunks(chunks=out, done=done, tail_index=len(data_files) - 1)
