@@ -158,3 +158,21 @@ def test_kill_9_during_child_creation_never_makes_two_children(data_dir: Path) -
     assert len(children) == 4
     print(f"kill -9 landed between child creation and the parent's record {hits}/4 times")
     assert hits >= 1, "no kill landed inside the creation window: the test proved nothing"
+
+
+def test_children_with_encryption(engine, data_dir: Path, monkeypatch) -> None:
+    """Each run has its own key: the child's result is re-encrypted for the parent."""
+    import base64
+
+    monkeypatch.setenv("WFCTL_ENCRYPTION_KEY", base64.b64encode(b"E" * 32).decode())
+    eng = engine()
+    res = eng.start("parentOfDouble", [5])
+    key = eng.run_key(res.run_id)
+    out = payload.decode(res.run["output"], key=key)
+    assert out["value"] == {"childResult": 10, "originalValue": 5}
+    caught = eng.start("parentCatches", [])
+    assert payload.decode(caught.run["output"], key=eng.run_key(caught.run_id))["cause"] == (
+        "child says no"
+    )
+    raw = b"".join(p.read_bytes() for p in (data_dir / "events").iterdir())
+    assert b"childResult" not in raw and b"child says no" not in raw
