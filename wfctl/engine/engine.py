@@ -292,6 +292,7 @@ class Engine:
         app = self._require_app()
         ctx = workflow_context(run, key)
         ctx["verify"] = verify  # wfctl replay: also report log events left after the workflow ends
+        ctx["maxChildren"] = children.max_children()  # start() limit (docs/STREAMS.md)
         if name == "replay":
             return ReplayRuntime(app.bundle, ctx, feed)
         return SnapshotRuntime(app.bundle, ctx, feed, world or self.world, key)
@@ -305,7 +306,6 @@ def workflow_context(run: dict[str, Any], key: bytes | None) -> dict[str, Any]:
         "startedAt": iso_to_ms(run.get("startedAt") or run["createdAt"]),
         "input": payload.unwrap_text(run["input"], key),
         "encryption": key is not None,
-        "maxChildren": children.max_children(),
     }
 
 
