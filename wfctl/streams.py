@@ -227,7 +227,8 @@ def get_writable(namespace: str | None = None) -> StreamWriter | AsyncStreamWrit
 
 
 def bind_args(value: Any) -> Any:
-    """Step arguments with every ``getWritable()`` handle replaced by a writer."""
+    """Step arguments with every ``getWritable()`` handle replaced by a writer (and every
+    child ``Run`` by a :class:`wfctl.engine.children.ChildRun`)."""
     env = _env.get()
     if env is None:
         return value
@@ -240,6 +241,10 @@ def _bind(value: Any, env: _StepEnv) -> Any:
             name = value.value.get("name")
             if isinstance(name, str):
                 return _writer(env, name)
+        if value.tag == "Run":  # a child's Run handle (catalogue row 69)
+            from wfctl.engine.children import bind_run  # noqa: PLC0415
+
+            return bind_run(value, env.world)
         return value
     if type(value) is list:
         return [_bind(v, env) for v in value]

@@ -107,3 +107,17 @@ def test_unawaited_child_is_driven_by_start(engine, data_dir, runtime) -> None:
     with open_world(data_dir) as w:
         kids = children_of(w, res.run_id)
         assert len(kids) == 2
+
+
+def test_row69_run_handles_cross_boundaries(engine, runtime) -> None:
+    res = engine().start("runHandles", [4], runtime=runtime)
+    out = payload.decode(res.run["output"])
+    assert out["seen"]["status"] == "completed"
+    assert out["seen"]["value"] == {"childResult": 8, "originalValue": 4}
+    assert out["isRun"] is True and out["same"] is True
+    assert out["again"] == {"childResult": 8, "originalValue": 4}
+
+
+def test_two_handles_awaited_at_once(engine, runtime) -> None:
+    res = engine().start("twoHandles", [], runtime=runtime)
+    assert payload.decode(res.run["output"]) == 12

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 from wfctl.engine.registry import StepDef, get_step_metadata
 from wfctl.errors import UsageError
 from wfctl.serde import crypto, payload
+from wfctl.serde.values import Tagged
 from worlds import all_items
 from worlds.errors import (
     EntityConflictError,
@@ -78,6 +79,51 @@ def child_run_id(parent_run_id: str, step_id: str, started_ms: int) -> str:
 def _run_key(run_id: str) -> bytes | None:
     master = crypto.master_key_from_env()
     return crypto.derive_run_key(master, run_id) if master else None
+
+
+# ---------------------------------------------------------------- Run handles in steps
+
+
+class ChildRun(Tagged):
+    """A workflow ``Run`` handle as a Python step sees it (and may return it to the workflow,
+    where it is a ``Run`` again). ``status()`` and ``result()`` read the run as it is now."""
+
+    def __init__(self, run_id: str, world: Any = None) -> None:
+        super().__init__("Run", {"runId": run_id})
+        self._world = world
+
+    @property
+    def run_id(self) -> str:
+        return self.value["runId"]
+
+    def _run(self) -> dict[str, Any]:
+        if self._world is None:
+            raise RuntimeError("this Run handle is not bound to a world (use it inside a step)")
+        return self._world.get_run(self.run_id)
+
+    def status(self) -> str:
+        return self._run()["status"]
+
+    def result(self) -> Any:
+        """The child's return value; raises if it failed, was cancelled or has not ended."""
+        run = self._run()
+        status = run["status"]
+        if status == "completed":
+            return payload.decode(run.get("output") or b"devl-1", key=_run_key(self.run_id))
+        if status in ("failed", "cancelled"):
+            message = (run.get("error") or {}).get("message", "") if status == "failed" else ""
+            raise RuntimeError(
+                f'Workflow run "{self.run_id}" {status}{": " if message else ""}{message}'
+            )
+        raise RuntimeError(f'Workflow run "{self.run_id}" has not ended (status {status})')
+
+    def __repr__(self) -> str:
+        return f"ChildRun({self.run_id!r})"
+
+
+def bind_run(value: Tagged, world: Any) -> Any:
+    run_id = value.value.get("runId") if isinstance(value.value, dict) else None
+    return ChildRun(run_id, world) if isinstance(run_id, str) else value
 
 
 # ---------------------------------------------------------------- built-in steps

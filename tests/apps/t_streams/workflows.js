@@ -193,3 +193,23 @@ export async function stepsThenHook(n, token) {
   const more = await createHook({ token });
   return sum + more;
 }
+
+// ---- catalogue row 69: Run handles cross the workflow/step boundary both ways
+const inspectRun = useStep("inspectRun");
+const passRun = useStep("passRun");
+
+export async function runHandles(v) {
+  const run = await start(double, [v]);
+  await run.returnValue;
+  const seen = await inspectRun(run);
+  const back = await passRun(run);
+  return { seen, isRun: back instanceof run.constructor, same: back.runId === run.runId, again: await back.returnValue };
+}
+
+// two Run objects for one child awaited at once share one wait
+export async function twoHandles() {
+  const run = await start(double, [3]);
+  const other = await passRun(run);
+  const [a, b] = await Promise.all([run.returnValue, other.returnValue]);
+  return a.childResult + b.childResult;
+}

@@ -189,7 +189,7 @@ function diverge(ev, expected, actual) {
 }
 
 function decode(text) {
-  return parse(text);
+  return parse(text, VALUE_REVIVERS); // VALUE_REVIVERS: a Run returned by a step (streams block)
 }
 
 // ---------------------------------------------------------------- primitives
@@ -421,6 +421,8 @@ export class Run {
   }
 }
 
+const VALUE_REVIVERS = { Run: (v) => new Run(v.runId) };
+
 const STEP_ARG_REDUCERS = {
   after: {
     WritableStream: (v) => v instanceof WorkflowWritableStream && { name: v.name },
@@ -489,9 +491,13 @@ export function start(workflow, args = []) {
   return callStep(START_STEP, [name, args]).then((runId) => new Run(runId));
 }
 
+const childWaits = new Map(); // runId -> promise, while awaited: two Run objects share one hook
+
 function awaitChild(runId) {
+  const pendingWait = childWaits.get(runId);
+  if (pendingWait) return pendingWait;
   const hook = createHook({ token: CHILD_TOKEN_PREFIX + runId });
-  return hook.then((p) => {
+  const result = hook.then((p) => {
     hook.dispose();
     if (p.status === "completed") return parse(p.output);
     if (p.status === "cancelled") {
@@ -512,6 +518,10 @@ function awaitChild(runId) {
     e.runId = runId;
     throw e;
   });
+  childWaits.set(runId, result);
+  const forget = () => childWaits.delete(runId);
+  result.then(forget, forget);
+  return result;
 }
 
 // ---------------------------------------------------------------- sandbox
