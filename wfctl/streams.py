@@ -291,7 +291,8 @@ def read_stream(
     start_index: int = 0,
     follow: bool = False,
     world: Any = None,
-    key: bytes | None | type[Ellipsis] = ...,
+    key: bytes | None = None,
+    key_from_env: bool = True,
     poll: float = 0.1,
     timeout: float | None = None,
 ) -> Iterator[Chunk]:
@@ -301,7 +302,7 @@ def read_stream(
     With ``follow`` the iterator waits for new chunks (polling every ``poll`` s) until the
     stream is closed or the run has ended (then whatever was written is yielded first), or
     ``timeout`` s pass. ``world`` defaults to ``worlds.open_world()``; ``key`` to the run's key
-    derived from ``WFCTL_ENCRYPTION_KEY``. Raises ``worlds.errors.RunNotFoundError`` for an
+    derived from ``WFCTL_ENCRYPTION_KEY`` (unless ``key_from_env=False``). Raises ``worlds.errors.RunNotFoundError`` for an
     unknown run and ``TypeError`` for a non-string namespace.
     """
     name = stream_name(run_id, namespace)
@@ -310,7 +311,7 @@ def read_stream(
         world = default_world()
     try:
         world.get_run(run_id)  # RunNotFoundError for an unknown run
-        if key is ...:
+        if key is None and key_from_env:
             key = run_key(run_id)
         yield from _follow(world, run_id, name, start_index, follow, key, poll, timeout)
     finally:

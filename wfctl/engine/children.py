@@ -94,15 +94,16 @@ class ChildRun(Tagged):
 
     @property
     def run_id(self) -> str:
-        return self.value["runId"]
+        return str(self.value["runId"])
 
     def _run(self) -> dict[str, Any]:
         if self._world is None:
             raise RuntimeError("this Run handle is not bound to a world (use it inside a step)")
-        return self._world.get_run(self.run_id)
+        run: dict[str, Any] = self._world.get_run(self.run_id)
+        return run
 
     def status(self) -> str:
-        return self._run()["status"]
+        return str(self._run()["status"])
 
     def result(self) -> Any:
         """The child's return value; raises if it failed, was cancelled or has not ended."""
@@ -139,7 +140,7 @@ def builtin_step(step_name: str, world: Any) -> StepDef | None:
     if step_name == STATUS_STEP:
 
         def run_status(run_id: str) -> str:
-            return world.get_run(run_id)["status"]
+            return str(world.get_run(run_id)["status"])
 
         return StepDef(name="runStatus", fn=run_status)
     return None
@@ -257,7 +258,7 @@ class _LogIndex:
         from worlds.local.ids import ms_from_iso  # noqa: PLC0415
 
         for e in events[self.pos :]:
-            t, cid = e["eventType"], e.get("correlationId")
+            t, cid = e["eventType"], str(e.get("correlationId") or "")
             if t == "hook_received":
                 self.received.add(cid)
             elif t == "step_created":
@@ -272,7 +273,7 @@ class _LogIndex:
 
 
 def _index(inv: Any) -> _LogIndex:
-    idx = inv.__dict__.setdefault("_children_index", _LogIndex())
+    idx: _LogIndex = inv.__dict__.setdefault("_children_index", _LogIndex())
     return idx.update(inv.state.events)
 
 
@@ -306,7 +307,8 @@ def _drive_child(inv: Any, child_id: str) -> dict[str, Any]:
         remaining = max(0.0, inv.deadline - time.monotonic())
     inv.engine.drive(child_id, wait=True, timeout=remaining, lease_wait=0)
     inv.__dict__.setdefault("_children_seen", set()).add(child_id)
-    return inv.world.get_run(child_id)
+    run: dict[str, Any] = inv.world.get_run(child_id)
+    return run
 
 
 def settle(inv: Any, pending: list[dict[str, Any]], *, idle: bool = True) -> bool:

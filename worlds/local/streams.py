@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 from ..streams import StreamChunks, StreamClosedError
 from .files import dumps_pretty, read_json, utf8, write_atomic
@@ -61,7 +62,7 @@ class LocalStreams:
     def _tail_path(self, name: str) -> Path:
         return self.root / ".wfctl" / "streams" / f"{name}.json"
 
-    def _scan_tail(self, name: str) -> dict:
+    def _scan_tail(self, name: str) -> dict[str, Any]:
         """The stream's tail from its chunk files (a directory scan)."""
         chunks = self._streams_dir() / "chunks"
         last, count, done = None, 0, False

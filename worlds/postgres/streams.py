@@ -88,7 +88,7 @@ class PostgresStreams:
             return StreamChunks(chunks=[], done=False, tail_index=-1)
         next_idx, done = int(head[0][0]), bool(head[0][1])
         sql = f"SELECT idx, data FROM {s}.stream_chunks WHERE name = %s AND idx >= %s ORDER BY idx"
-        params: tuple = (name, max(0, start))
+        params: tuple[Any, ...] = (name, max(0, start))
         if limit is not None:
             sql += " LIMIT %s"
             params = (*params, limit)
