@@ -30,7 +30,7 @@ import base64
 import contextvars
 import struct
 import time
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -295,7 +295,7 @@ def read_stream(
     key_from_env: bool = True,
     poll: float = 0.1,
     timeout: float | None = None,
-) -> Iterator[Chunk]:
+) -> Generator[Chunk, None, None]:
     """Yield the chunks of a run stream in write order, decoded.
 
     ``start_index`` < 0 counts back from the end (as read when reading starts; clamped at 0).
