@@ -176,3 +176,23 @@ def test_children_with_encryption(engine, data_dir: Path, monkeypatch) -> None:
     )
     raw = b"".join(p.read_bytes() for p in (data_dir / "events").iterdir())
     assert b"childResult" not in raw and b"child says no" not in raw
+
+
+def test_client_drives_children_and_wakes_the_parent(data_dir: Path) -> None:
+    """Embedded driving (wfctl.Client): a child ended by a later drive submits its parent."""
+    from conftest import APP
+
+    from wfctl.client import Client
+
+    with Client(app=APP, world=data_dir) as client:
+        assert client.start("fibonacci", 5).result(timeout=60) == 5
+        run = client.start("parentOfHookChild", "ctok")
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                client.world.get_hook_by_token("ctok")
+                break
+            except Exception:
+                time.sleep(0.05)
+        client.resume_hook("ctok", 9)  # the child's hook: the client drives child, then parent
+        assert run.result(timeout=60) == {"child": 10}

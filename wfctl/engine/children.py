@@ -214,6 +214,12 @@ def _deliver(world: Any, parent_id: str, hook_id: str, child: dict[str, Any]) ->
     return True
 
 
+def parent_run_id(run: dict[str, Any]) -> str | None:
+    """The id of the run that started ``run`` with ``start()``, if any."""
+    parent = (run.get("executionContext") or {}).get("parentRunId")
+    return parent if isinstance(parent, str) else None
+
+
 def notify_parent(world: Any, run_id: str) -> None:
     """A run just ended: wake its parent if that waits on it (best effort, see module doc)."""
     try:
