@@ -196,3 +196,12 @@ def test_client_drives_children_and_wakes_the_parent(data_dir: Path) -> None:
                 time.sleep(0.05)
         client.resume_hook("ctok", 9)  # the child's hook: the client drives child, then parent
         assert run.result(timeout=60) == {"child": 10}
+
+
+def test_reserved_child_token_cannot_be_resumed(engine, data_dir: Path) -> None:
+    eng = engine()
+    res = eng.start("parentOfSleepers", [], timeout=1)
+    with open_world(data_dir) as w:
+        kid = children_of(w, res.run_id)[0]
+    bad = cli(data_dir, "hook", "resume", f"wfctl:child:{kid}", "1")
+    assert bad.returncode == 2 and "reserved" in bad.stderr

@@ -214,6 +214,15 @@ def _deliver(world: Any, parent_id: str, hook_id: str, child: dict[str, Any]) ->
     return True
 
 
+def refuse_reserved_token(token: str) -> None:
+    """A child's end is delivered by the engine; a hand-made payload would fake it."""
+    if token.startswith(CHILD_TOKEN_PREFIX):
+        raise UsageError(
+            f"hook token {token!r} is reserved: it receives the end of a child run, "
+            "which the engine delivers itself"
+        )
+
+
 def parent_run_id(run: dict[str, Any]) -> str | None:
     """The id of the run that started ``run`` with ``start()``, if any."""
     parent = (run.get("executionContext") or {}).get("parentRunId")

@@ -244,6 +244,7 @@ class Engine:
     def resume_hook(
         self, token: str, value: Any, *, drive: bool = True, timeout: float | None = None
     ) -> RunResult:
+        children.refuse_reserved_token(token)  # wfctl:child:* is the engine's own
         try:
             hook = self.world.get_hook_by_token(token)
         except HookNotFoundError as exc:
