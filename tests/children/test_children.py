@@ -205,3 +205,12 @@ def test_reserved_child_token_cannot_be_resumed(engine, data_dir: Path) -> None:
         kid = children_of(w, res.run_id)[0]
     bad = cli(data_dir, "hook", "resume", f"wfctl:child:{kid}", "1")
     assert bad.returncode == 2 and "reserved" in bad.stderr
+
+
+def test_parent_timer_not_blocked_by_a_sleeping_child(engine) -> None:
+    """The child sleeps 3 s, the parent's own timer is due after 300 ms: driving the child in
+    the parent's process must not hold the parent past its timer."""
+    t0 = time.monotonic()
+    res = engine().start("raceChild", [])
+    assert payload.decode(res.run["output"]) == "timer"
+    assert time.monotonic() - t0 < 2.5

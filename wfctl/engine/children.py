@@ -317,9 +317,15 @@ def _undriven(inv: Any) -> list[str]:
 
 
 def _drive_child(inv: Any, child_id: str) -> dict[str, Any]:
+    # The child may wait for its own timers only until the parent's next timer is due (or the
+    # parent's deadline): a parent racing a child against a sleep must not oversleep.
     remaining = None
     if inv.deadline is not None:
         remaining = max(0.0, inv.deadline - time.monotonic())
+    due_ms = min(inv.state.open_waits.values(), default=None)
+    if due_ms is not None:
+        until_due = max(0.0, due_ms / 1000 - time.time())
+        remaining = until_due if remaining is None else min(remaining, until_due)
     inv.engine.drive(child_id, wait=True, timeout=remaining, lease_wait=0)
     inv.__dict__.setdefault("_children_seen", set()).add(child_id)
     run: dict[str, Any] = inv.world.get_run(child_id)

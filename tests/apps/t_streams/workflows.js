@@ -213,3 +213,15 @@ export async function twoHandles() {
   const [a, b] = await Promise.all([run.returnValue, other.returnValue]);
   return a.childResult + b.childResult;
 }
+
+// a parent racing a sleeping child against its own short timer
+export async function napper(ms) {
+  await sleep(ms);
+  return ms;
+}
+
+export async function raceChild() {
+  const run = await start(napper, [3000]);
+  const winner = await Promise.race([run.returnValue.then(() => "child"), sleep(300).then(() => "timer")]);
+  return winner;
+}
