@@ -472,7 +472,6 @@ export function getWorkflowMetadata() {
   };
 }
 
-
 // ---------------------------------------------------------------- streams and child runs
 // (owner: streams; see docs/STREAMS.md)
 
