@@ -190,3 +190,10 @@ def test_chunk_size_on_disk(engine, data_dir: Path, fsync: str) -> None:
     files = sorted((data_dir / "streams" / "chunks").glob(f"{stream_name(rid)}-chnk_*.bin"))
     sizes = [f.stat().st_size for f in files]
     assert sizes[:3] == [1 + 4 + len(b'devl["0\\n"]')] * 3
+
+
+def test_follow_ends_when_the_run_ends_without_close(engine, data_dir: Path) -> None:
+    rid = engine().start("unclosed", []).run_id
+    res = cli(data_dir, "inspect", "stream", rid, "--json", "--follow", timeout=60)
+    assert res.returncode == 0, res.stderr
+    assert [c["data"] for c in json_lines(res.stdout)] == ["only"]

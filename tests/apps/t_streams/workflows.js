@@ -225,3 +225,9 @@ export async function raceChild() {
   const winner = await Promise.race([run.returnValue.then(() => "child"), sleep(300).then(() => "timer")]);
   return winner;
 }
+
+// a stream never closed: followers end when the run ends
+export async function unclosed() {
+  await emit(getWritable(), ["only"]);
+  return "ok";
+}
