@@ -14,7 +14,6 @@ __version__ = "0.1.0"
 from wfctl.engine.registry import StepMetadata, get_step_metadata, step  # noqa: E402
 from wfctl.errors import FatalError, RetryableError  # noqa: E402
 from wfctl.serde.values import BigInt, JSError, JSMap  # noqa: E402
-from wfctl.streams import AsyncStreamWriter, StreamWriter, get_writable, read_stream  # noqa: E402
 
 __all__ = [
     "step",
@@ -49,6 +48,8 @@ _CLIENT_NAMES = {
     "HookPayloadError",
 }
 
+_STREAM_NAMES = {"StreamWriter", "AsyncStreamWriter", "get_writable", "read_stream"}
+
 
 def __getattr__(name: str) -> object:
     # The client pulls in the engine; import it only when an application asks for it.
@@ -56,4 +57,8 @@ def __getattr__(name: str) -> object:
         from wfctl import client
 
         return getattr(client, name)
+    if name in _STREAM_NAMES:  # the streams API: the payload codec and crypto, on first use
+        from wfctl import streams
+
+        return getattr(streams, name)
     raise AttributeError(f"module 'wfctl' has no attribute {name!r}")
