@@ -121,3 +121,9 @@ def test_row69_run_handles_cross_boundaries(engine, runtime) -> None:
 def test_two_handles_awaited_at_once(engine, runtime) -> None:
     res = engine().start("twoHandles", [], runtime=runtime)
     assert payload.decode(res.run["output"]) == 12
+
+
+def test_row68_spawn_from_step(engine, data_dir, runtime, monkeypatch) -> None:
+    monkeypatch.setenv("WORKFLOW_LOCAL_DATA_DIR", str(data_dir))  # for the steps' Client
+    res = engine().start("spawnFromStep", [42], runtime=runtime)
+    assert payload.decode(res.run["output"]) == {"childResult": 84, "originalValue": 42}

@@ -97,3 +97,30 @@ def inspectRun(run):
 @step
 def passRun(run):
     return run
+
+
+def _client(drive: bool):
+    from pathlib import Path
+
+    from wfctl.client import Client
+    from wfctl.streams import default_world
+
+    return Client(app=Path(__file__).parent, world=default_world(), drive=drive)
+
+
+@step
+def spawnChild(v):
+    # The run id comes from the step's id: a retried step finds the run it already created.
+    run_id = "wrun_" + get_step_metadata().step_id.removeprefix("step_")
+    with _client(drive=False) as client:
+        try:
+            client.start("double", v, run_id=run_id)
+        except Exception:
+            client.get_run(run_id)  # created by an earlier attempt (else this raises)
+    return run_id
+
+
+@step
+def awaitChildResult(run_id):
+    with _client(drive=True) as client:
+        return client.run(run_id).result(timeout=60)

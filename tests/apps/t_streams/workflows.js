@@ -231,3 +231,12 @@ export async function unclosed() {
   await emit(getWritable(), ["only"]);
   return "ok";
 }
+
+// ---- catalogue row 68: a step starts a child run (wfctl.Client), another step awaits it
+const spawnChild = useStep("spawnChild");
+const awaitChildResult = useStep("awaitChildResult");
+
+export async function spawnFromStep(v) {
+  const runId = await spawnChild(v);
+  return await awaitChildResult(runId);
+}
