@@ -116,8 +116,11 @@ def test_bad_input_and_limit(engine, data_dir: Path, monkeypatch) -> None:
 def test_kill_9_during_child_creation_never_makes_two_children(data_dir: Path) -> None:
     """Kill the driving process as soon as the child run exists (before the parent records
     the start step's result); the retried start step finds the same child."""
-    hits = 0
-    for attempt in range(4):
+    hits = attempts = 0
+    for attempt in range(8):  # until the kill has landed inside the window twice (or 8 tries)
+        if hits >= 2 or (hits and attempts >= 4):
+            break
+        attempts += 1
         runs_dir = data_dir / "runs"
         seen = {f.name for f in runs_dir.glob("*.json")} if runs_dir.exists() else set()
         proc = spawn(data_dir, "--json", "start", "parentOfDouble", str(attempt))
@@ -150,13 +153,13 @@ def test_kill_9_during_child_creation_never_makes_two_children(data_dir: Path) -
     runs = _all_runs(data_dir)
     parents = [r for r in runs if r["workflowName"].endswith("//parentOfDouble")]
     children = [r for r in runs if (r.get("executionContext") or {}).get("parentRunId")]
-    assert len(parents) == 4 and all(r["status"] == "completed" for r in parents)
+    assert len(parents) == attempts and all(r["status"] == "completed" for r in parents)
     by_parent = {}
     for c in children:
         by_parent.setdefault(c["executionContext"]["parentRunId"], []).append(c["runId"])
     assert all(len(v) == 1 for v in by_parent.values()), by_parent
-    assert len(children) == 4
-    print(f"kill -9 landed between child creation and the parent's record {hits}/4 times")
+    assert len(children) == attempts
+    print(f"kill -9 landed between child creation and the parent's record {hits}/{attempts} times")
     assert hits >= 1, "no kill landed inside the creation window: the test proved nothing"
 
 
