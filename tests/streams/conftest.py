@@ -41,10 +41,12 @@ def engine(data_dir: Path) -> Iterator[Callable[[], Engine]]:
         w.close()
 
 
-def cli(data_dir: Path, *args: str, env: dict[str, str] | None = None, timeout: float = 120):
+def cli(data_dir: Path | None, *args: str, env: dict[str, str] | None = None, timeout: float = 120):
+    """The real CLI; ``data_dir=None`` leaves the store to the environment (``WFCTL_WORLD``)."""
     full = {**os.environ, "WFCTL_APP": str(APP), **(env or {})}
+    where = [] if data_dir is None else ["--data-dir", str(data_dir)]
     return subprocess.run(
-        [sys.executable, "-m", "wfctl.cli", "--data-dir", str(data_dir), *args],
+        [sys.executable, "-m", "wfctl.cli", *where, *args],
         capture_output=True,
         text=True,
         env=full,
