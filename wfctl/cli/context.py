@@ -31,6 +31,9 @@ class CliState:
     data_dir: Path
     json: bool = False
     debug: bool = False
+    quiet: bool = False  # no workflow/step log lines on stderr
+    wide: bool = False  # tables: every column, nothing cut
+    app_dir: Path | None = None  # global --app (commands' own --app wins)
 
     @property
     def out(self) -> Console:
@@ -52,9 +55,15 @@ def resolve_data_dir(flag: Path | None) -> Path:
     return Path(env) if env else Path(".workflow-data")
 
 
+# The top level's --app (wfctl --app DIR CMD ...): the default of every command's own --app.
+global_app_dir: Path | None = None
+
+
 def resolve_app_dir(flag: Path | None) -> Path:
     if flag is not None:
         return flag
+    if global_app_dir is not None:
+        return global_app_dir
     env = os.environ.get("WFCTL_APP")
     return Path(env) if env else Path.cwd()
 
@@ -181,6 +190,12 @@ def setup_logging(debug: bool) -> None:
         format="%(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    # Steps' logging.info() is part of their log (wfctl.engine.runlogs): let INFO records
+    # through the root logger, while the stderr handler keeps its own level.
+    root = logging.getLogger()
+    for h in root.handlers:
+        h.setLevel(root.level)
+    root.setLevel(min(root.level, logging.INFO))
 
 
 def parse_arg(text: str) -> Any:
