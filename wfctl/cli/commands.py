@@ -21,9 +21,11 @@ from wfctl.cli.context import (
     parse_json,
     resolve_app_dir,
     resolve_data_dir,
+    resolve_target,
     setup_logging,
     state,
 )
+from wfctl.cli.db import db_app
 from wfctl.cli.jsonout import decode_field, entity_json, error_json
 from wfctl.config import validate_env
 from wfctl.engine.app import App, short_name
@@ -46,6 +48,7 @@ inspect_app = typer.Typer(
 hook_app = typer.Typer(help="Deliver payloads to hooks.", no_args_is_help=True)
 app.add_typer(inspect_app, name="inspect")
 app.add_typer(hook_app, name="hook")
+app.add_typer(db_app, name="db")
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
 AppOpt = Annotated[
@@ -88,6 +91,14 @@ def main_options(
             "--version", is_eager=True, callback=_print_version, help="Print the version."
         ),
     ] = False,
+    world: Annotated[
+        str | None,
+        typer.Option(
+            "--world",
+            help="Store: a postgresql:// URL or a data directory (default: $WFCTL_WORLD, "
+            "else the data directory).",
+        ),
+    ] = None,
 ) -> None:
     setup_logging(debug)
     st = CliState(
@@ -96,6 +107,7 @@ def main_options(
     with guarded(st):
         validate_env()  # one rule for every environment variable (wfctl/config.py)
         st.data_dir = resolve_data_dir(data_dir)
+        st.world_target = resolve_target(world, data_dir)
     ctx.obj = st
     render.configure(tty=sys.stdout.isatty(), wide=wide)
     context.global_app_dir = app_dir

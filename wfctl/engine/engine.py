@@ -52,6 +52,7 @@ from worlds.errors import (
     HookNotFoundError,
     InvalidTransitionError,
     LeaseBusyError,
+    LeaseLostError,
     RunExpiredError,
     RunNotFoundError,
     UnsafeEntityIdError,
@@ -91,6 +92,7 @@ class LogState:
 
     def __init__(self) -> None:
         self.events: list[dict[str, Any]] = []
+        self.cursor: str | None = None  # opaque: the world's cursor after the last event read
         self.terminal: str | None = None
         self.steps: dict[str, dict[str, Any]] = {}  # cid -> {name, done, retryAfter}
         self.open_waits: dict[str, int] = {}  # cid -> resumeAt ms
@@ -116,13 +118,6 @@ class LogState:
                 self.open_waits[cid] = iso_to_ms(data["resumeAt"])
             elif t == "wait_completed":
                 self.open_waits.pop(cid, None)
-
-    @property
-    def cursor(self) -> str | None:
-        if not self.events:
-            return None
-        last = self.events[-1]
-        return f"{last['createdAt']}|{last['eventId']}"
 
 
 def _now_ms() -> int:
@@ -265,6 +260,11 @@ class Engine:
                 self.world.get_run(run_id),
                 notes=[f"run {run_id} is being driven by another process, which will pick this up"],
             )
+        except LeaseLostError:  # fenced: another worker took the lease over; stop cleanly
+            return RunResult(
+                self.world.get_run(run_id),
+                notes=[f"run {run_id}: lease taken over by another worker; stopped driving it"],
+            )
 
     def resume_hook(
         self, token: str, value: Any, *, drive: bool = True, timeout: float | None = None
@@ -393,6 +393,8 @@ class _Invocation:
     def refresh(self) -> None:
         page = self.world.list_events(self.run_id, cursor=self.state.cursor)
         self.state.add(page.data)
+        if page.data:
+            self.state.cursor = page.cursor
         self.watch.events(page.data)
 
     def write(
