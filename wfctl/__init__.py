@@ -35,6 +35,11 @@ _EXPORTS = {
     "RunFailed": "wfctl.client",
     "RunCancelled": "wfctl.client",
     "HookPayloadError": "wfctl.client",
+    # The streams API: the payload codec and crypto, on first use.
+    "StreamWriter": "wfctl.streams",
+    "AsyncStreamWriter": "wfctl.streams",
+    "get_writable": "wfctl.streams",
+    "read_stream": "wfctl.streams",
 }
 
 if TYPE_CHECKING:
@@ -61,6 +66,10 @@ __all__ = [
     "BigInt",
     "JSMap",
     "JSError",
+    "StreamWriter",
+    "AsyncStreamWriter",
+    "get_writable",
+    "read_stream",
     "__version__",
     "Client",
     "AsyncClient",

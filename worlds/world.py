@@ -16,6 +16,8 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
+from .streams import StreamStore
+
 
 @dataclass
 class Page:
@@ -77,7 +79,7 @@ class Lease:
     owner: str
 
 
-class World(abc.ABC):
+class World(StreamStore, abc.ABC):
     """Event store for workflow runs.
 
     **Writes.** Every state change goes through :meth:`create_event`. It validates the event

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from wfctl.cli import authoring, context, fastparams, lazy_module, view
+from wfctl.cli import authoring, context, fastparams, lazy_module, streams_cmd, view
 from wfctl.cli.context import (
     EXIT_FAILED,
     CliState,
@@ -60,6 +60,7 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document o
 AppOpt = Annotated[
     Path | None, typer.Option("--app", help="App directory (default: $WFCTL_APP or .).")
 ]
+streams_cmd.register(inspect_app)  # inspect stream / inspect streams
 DecryptOpt = Annotated[
     bool, typer.Option("--decrypt", help="Decrypt payloads with WFCTL_ENCRYPTION_KEY.")
 ]
@@ -343,6 +344,9 @@ def inspect_run(
         steps = _all_steps(engine, run_id)
         doc["steps"] = [entity_json(s, key, decrypt=decrypt) for s in steps]
         doc["eventCount"] = len(events)
+        from wfctl.engine.children import children_of
+
+        doc["children"] = children_of(engine.world, run_id)  # runs it started (start())
         snap = engine.world.load_snapshot(run_id)
         doc["snapshotBytes"] = len(snap[0]) if snap else None
     if st.json:
@@ -355,6 +359,8 @@ def inspect_run(
     con = st.out
     print_run(con, doc, events, key, decrypt=decrypt)
     con.print()
+    if doc["children"]:
+        con.print(f"  children: {', '.join(doc['children'])}")
     render.steps_table(con, sorted(doc["steps"], key=lambda s: s["createdAt"]))
     if follow:
         _exit_for_status(doc["status"])

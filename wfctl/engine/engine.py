@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from wfctl import __version__
 from wfctl.config import env_int
-from wfctl.engine import hotpath
+from wfctl.engine import children, hotpath
 from wfctl.engine.app import App, short_name, workflow_id
 from wfctl.engine.check import require_valid
 from wfctl.engine.executor import StepExecutor, StepOutcome, plain_error_text
@@ -158,6 +158,7 @@ class Engine:
         if app is not None:
             # Configuration and code errors surface before anything is written.
             choose_runtime(None)
+            children.max_children()
             template_for(app.bundle)
 
     # -- helpers ---------------------------------------------------------------------
@@ -276,6 +277,7 @@ class Engine:
     def resume_hook(
         self, token: str, value: Any, *, drive: bool = True, timeout: float | None = None
     ) -> RunResult:
+        children.refuse_reserved_token(token)  # wfctl:child:* is the engine's own
         try:
             hook = self.world.get_hook_by_token(token)
         except HookNotFoundError as exc:
@@ -297,7 +299,8 @@ class Engine:
         if not drive:
             return RunResult(self.world.get_run(run_id))
         # A process already driving the run sees the payload on its next look at the log.
-        return self.drive(run_id, wait=True, timeout=timeout, lease_wait=5.0)
+        result = self.drive(run_id, wait=True, timeout=timeout, lease_wait=5.0)
+        return children.drive_ancestors(self, result, timeout)
 
     def cancel(self, run_id: str) -> RunResult:
         run = self.get_run(run_id)
@@ -312,6 +315,8 @@ class Engine:
         except EntityConflictError as exc:
             raise UsageError(f"run {run_id} cannot be cancelled: {exc}") from exc
         self.world.delete_snapshot(run_id)
+        children.cancel_children(self, run_id)  # cascade (docs: child workflows)
+        children.notify_parent(self.world, run_id)
         return RunResult(self.world.get_run(run_id))
 
     # -- runtime construction (also used by the replay checker) ---------------------------
@@ -332,6 +337,7 @@ class Engine:
         app = self._require_app()
         ctx = workflow_context(run, key)
         ctx["verify"] = verify  # wfctl replay: also report log events left after the workflow ends
+        ctx["maxChildren"] = children.max_children()  # start() limit (docs/STREAMS.md)
         if name == "replay":
             return ReplayRuntime(app.bundle, ctx, feed)
         return SnapshotRuntime(app.bundle, ctx, feed, world or self.world, key)
@@ -521,9 +527,11 @@ class _Invocation:
                 if not p.get("hasCreatedEvent") or (p["type"] == "hook" and p.get("disposed"))
             ]
             if uncreated:
-                leaving = not any(
-                    p["type"] == "step" for p in pending
-                ) and not self._will_wait_for_timer(pending)
+                leaving = (
+                    not any(p["type"] == "step" for p in pending)
+                    and not self._will_wait_for_timer(pending)
+                    and not children.keeps_parent(self, pending)
+                )
                 if leaving:
                     runtime.save()  # the reference order: heap first, then the events it leads to
                 conflicted = self._create(uncreated)
@@ -537,6 +545,9 @@ class _Invocation:
                 for p in uncreated:
                     p["hasCreatedEvent"] = True
                 pending = [p for p in pending if not (p["type"] == "hook" and p.get("disposed"))]
+
+            if children.settle(self, pending, idle=not inflight):
+                continue  # a child ended: the workflow sees it before anything else
 
             if not pending:
                 self._fail(_runtime_failure(UNSETTLEABLE))
@@ -660,6 +671,7 @@ class _Invocation:
         output = payload.wrap_text(vm_state.result or "[-1]", self.key)
         self.write("run_completed", data={"output": output})
         self.world.delete_snapshot(self.run_id)
+        children.notify_parent(self.world, self.run_id)
 
     def _fail(self, error: dict[str, Any]) -> None:
         text = error.get("error")
@@ -685,6 +697,7 @@ class _Invocation:
             },
         )
         self.world.delete_snapshot(self.run_id)
+        children.notify_parent(self.world, self.run_id)
 
 
 def _runtime_failure(message: str) -> dict[str, Any]:

@@ -14,12 +14,14 @@ from typing import Any
 
 from wfctl.config import env_float
 from wfctl.engine.app import App, short_name
+from wfctl.engine.children import builtin_step
 from wfctl.engine.registry import StepMetadata, _current
 from wfctl.engine.tracebacks import user_traceback
 from wfctl.errors import FatalError, RetryableError
 from wfctl.serde import payload
 from wfctl.serde.depth import check_depth
 from wfctl.serde.values import JSError
+from wfctl.streams import bind_args, step_streams
 from worlds import EventResult, World
 from worlds.errors import EntityConflictError, RunExpiredError, TooEarlyError
 
@@ -139,7 +141,7 @@ class StepExecutor:
         """One attempt; ``started``: its step_started, already written with the engine's batch."""
         run_id = run["runId"]
         short = short_name(step_name)
-        sd = self.app.step(step_name)
+        sd = builtin_step(step_name, self.world) or self.app.step(step_name)
         if sd is None:
             known = ", ".join(sorted(self.app.steps)) or "none"
             err = JSError(
@@ -184,12 +186,14 @@ class StepExecutor:
         )
         token = _current.set(md)
         try:
-            if sd.is_async:
-                import asyncio  # only apps with async steps pay for it
+            with step_streams(self.world, run_id, key, sd.is_async):
+                args = bind_args(args)  # getWritable() handles become writers
+                if sd.is_async:
+                    import asyncio  # only apps with async steps pay for it
 
-                result = asyncio.run(sd.fn(*args))
-            else:
-                result = sd.fn(*args)
+                    result = asyncio.run(sd.fn(*args))
+                else:
+                    result = sd.fn(*args)
         except BaseException as exc:  # noqa: BLE001 - a step failing (even by sys.exit() or
             # KeyboardInterrupt raised in its code) is data, not a crash of the engine
             return self._on_error(run_id, step_id, short, sd.max_retries, attempt, exc, key)

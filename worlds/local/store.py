@@ -61,6 +61,7 @@ from .locks import KeyedThreadLocks, flocked, try_flock
 from .projection import Projector
 from .reads import ReadsMixin
 from .repair import SelfHealingMixin
+from .streams import LocalStreams
 from .tokens import TokenClaims
 from .writebehind import WriteBehind, project_steps
 
@@ -85,7 +86,7 @@ _WRITE_BEHIND = frozenset(
 )
 
 
-class LocalWorld(SelfHealingMixin, ReadsMixin, World):
+class LocalWorld(SelfHealingMixin, ReadsMixin, LocalStreams, World):
     """World on a local directory, readable by the DevKit CLI (see module docstring)."""
 
     def __init__(self, data_dir: str | Path) -> None:
