@@ -107,6 +107,12 @@ class LogState:
             elif t == "wait_completed":
                 self.open_waits.pop(cid, None)
 
+    def next_due_ms(self) -> int | None:
+        """The earliest open timer or step retry (epoch ms): work the run has without help."""
+        times = list(self.open_waits.values())
+        times += [s["retryAfter"] for s in self.steps.values() if not s["done"] and s["retryAfter"]]
+        return min(times, default=None)
+
     @property
     def cursor(self) -> str | None:
         if not self.events:
@@ -228,6 +234,7 @@ class Engine:
             return RunResult(
                 self.world.get_run(run_id),
                 notes=[f"run {run_id} is being driven by another process, which will pick this up"],
+                stats={"lease": "busy"},
             )
 
     def resume_hook(
@@ -363,7 +370,9 @@ class _Invocation:
             self._loop(run, runtime, executor, pool, inflight)
         finally:
             for fut in inflight.values():
-                fut.result()  # a step already running finishes and records its outcome
+                # A step already running finishes and records its outcome; its own error (e.g.
+                # a fenced write after a lease takeover) must not mask why the loop stopped.
+                fut.exception()
             pool.shutdown(wait=True)
             runtime.close()
             self.notes.extend(runtime.notes)
@@ -371,6 +380,8 @@ class _Invocation:
             "runtime": runtime.name,
             "eventsWritten": self.events_written,
             "decodes": feed.decodes,
+            "lastEventId": self.state.events[-1]["eventId"] if self.state.events else None,
+            "nextDueMs": self.state.next_due_ms(),  # for workers: when it has work again
         }
         if isinstance(runtime, SnapshotRuntime):
             stats.update(snapshotSource=runtime.source, snapshotSizes=runtime.saved_sizes)

@@ -1,18 +1,74 @@
 """``wfctl worker``: drive every run that has work — new runs, due timers and retries,
-received hook payloads, and runs a crashed process left behind."""
+received hook payloads, and runs a crashed process left behind.
+
+The worker is queue-shaped: *claim* runnable runs from a :class:`WorkSource`, *drive* each under
+its lease in a thread pool, then *ack* with what is left (the next due time, or nothing). Where
+the runnable runs come from depends on the world: on PostgreSQL a durable run queue
+(``worlds.postgres.queue``), on the local world a scan of the active runs that remembers what
+it already drove (:mod:`wfctl.engine.discovery`). An idle worker sleeps until the source's next
+due time or a wake-up, and prints nothing.
+"""
 
 from __future__ import annotations
 
-import time
+import logging
+import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 from wfctl.engine.engine import Engine, RunResult
 from wfctl.errors import WfctlError
-from wfctl.serde.errors import PayloadError
-from worlds import all_items
 from worlds.errors import WorldError
+
+log = logging.getLogger("wfctl.worker")
+
+TERMINAL = ("completed", "failed", "cancelled")
+
+
+@dataclass
+class Claim:
+    """One runnable run handed out by a work source; ``token`` is the source's own."""
+
+    run_id: str
+    token: Any = None
+    attempts: int = 0
+
+
+@dataclass
+class Outcome:
+    """How one drive of a claimed run ended, for the source's ack."""
+
+    kind: str  # "driven" | "busy" (lease held elsewhere) | "lost" (fenced) | "error"
+    result: RunResult | None = None
+    error: str | None = None
+
+    @property
+    def terminal(self) -> bool:
+        return self.result is not None and self.result.status in TERMINAL
+
+    @property
+    def next_due_ms(self) -> int | None:
+        """When the run has work again without outside help (timer, retry), in epoch ms."""
+        if self.result is None:
+            return None
+        return self.result.stats.get("nextDueMs")
+
+
+class WorkSource(Protocol):
+    """Where a worker's runnable runs come from."""
+
+    def claim(self, limit: int) -> list[Claim]:
+        """Up to ``limit`` runs that have work now (each handed to one claimer at a time)."""
+
+    def ack(self, claim: Claim, outcome: Outcome) -> None:
+        """Record how the drive ended: forget the run, or keep it for its next due time."""
+
+    def wait(self, wake: threading.Event, timeout: float | None) -> None:
+        """Sleep until work may be due, ``wake`` is set, or ``timeout`` seconds passed."""
+
+    def close(self) -> None: ...
 
 
 @dataclass
@@ -22,41 +78,41 @@ class WorkerPass:
     finished: int = 0
     errors: list[str] = field(default_factory=list)  # runs that could not be driven, and why
 
-
-def active_run_ids(engine: Engine) -> list[str]:
-    ids: list[str] = []
-    for status in ("pending", "running"):
-        runs = all_items(
-            lambda c, status=status: engine.world.list_runs(
-                status=status, cursor=c, limit=200, sort="asc"
-            )
-        )
-        ids.extend(r["runId"] for r in runs)
-    return ids
+    def add(self, other: WorkerPass) -> None:
+        self.driven += other.driven
+        self.events += other.events
+        self.finished += other.finished
+        self.errors.extend(other.errors)
 
 
-def run_pass(engine: Engine, *, concurrency: int, grace: float) -> WorkerPass:
-    result = WorkerPass()
-    ids = active_run_ids(engine)
+def work_source_for(engine: Engine, *, until_idle: bool = False) -> WorkSource:
+    world = engine.world
+    if type(world).__module__.startswith("worlds.postgres"):
+        from worlds.postgres.queue import PgRunQueue
 
-    def drive(run_id: str) -> RunResult | str:
-        # Timers and retries due within `grace` seconds are waited for in-process. One run that
-        # cannot be driven (e.g. its data needs another key) must not stop the others.
-        try:
-            return engine.drive(run_id, wait=True, timeout=grace, lease_wait=0)
-        except (WfctlError, WorldError, PayloadError) as exc:
-            message = str(exc)
-            return message if run_id in message else f"run {run_id}: {message}"
+        return PgRunQueue(world)
+    from wfctl.engine.discovery import LocalDiscovery
 
-    with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
-        for res in pool.map(drive, ids):
-            if isinstance(res, str):
-                result.errors.append(res)
-                continue
-            result.driven += 1
-            result.events += int(res.stats.get("eventsWritten", 0))
-            result.finished += res.status in ("completed", "failed", "cancelled")
-    return result
+    # --until-idle looks again right away after a pass that wrote something (as before).
+    return LocalDiscovery(world, rescan=0.0 if until_idle else None)
+
+
+def drive_claim(engine: Engine, claim: Claim, grace: float) -> Outcome:
+    """Drive one claimed run. One run that cannot be driven (its data needs another key, a
+    bug in its code path, the store went away) must not stop the others."""
+    run_id = claim.run_id
+    try:
+        res = engine.drive(run_id, wait=True, timeout=grace, lease_wait=0)
+    except (WfctlError, WorldError) as exc:
+        message = str(exc)
+        return Outcome("error", error=message if run_id in message else f"run {run_id}: {message}")
+    except Exception as exc:  # noqa: BLE001 - a poison run is reported, the worker goes on
+        log.debug("driving %s failed", run_id, exc_info=True)
+        return Outcome("error", error=f"run {run_id}: {type(exc).__name__}: {exc}")
+    lease = res.stats.get("lease")
+    if lease in ("busy", "lost"):
+        return Outcome(lease, result=res)
+    return Outcome("driven", result=res)
 
 
 def run_worker(
@@ -64,24 +120,77 @@ def run_worker(
     *,
     until_idle: bool,
     concurrency: int = 4,
-    poll: float = 1.0,
     grace: float = 5.0,
     on_pass: Callable[[WorkerPass], None] | None = None,
+    source: WorkSource | None = None,
+    stop: threading.Event | None = None,
 ) -> WorkerPass:
-    total = WorkerPass()
-    while True:
-        p = run_pass(engine, concurrency=concurrency, grace=grace)
-        total.driven += p.driven
-        total.events += p.events
-        total.finished += p.finished
-        if on_pass:
-            on_pass(p)
-        if until_idle and p.events == 0:
-            if p.errors:
-                # Idle, but some runs could not be driven: say so with a failing exit code.
-                raise WfctlError(
-                    f"{len(p.errors)} run(s) could not be driven; first: {p.errors[0]}"
-                )
-            return total
-        if p.events == 0:
-            time.sleep(poll)
+    """Claim → drive → ack until stopped (or, with ``until_idle``, until a pass writes nothing).
+
+    A *pass* is the work done between two idle moments; ``on_pass`` hears about passes that
+    drove something or hit errors (an idle worker reports nothing).
+    """
+    source = source or work_source_for(engine, until_idle=until_idle)
+    stop = stop or threading.Event()
+    wake = threading.Event()
+    total, current = WorkerPass(), WorkerPass()
+    inflight: dict[Future[Outcome], Claim] = {}
+    failing: dict[str, str] = {}  # run id -> why its last drive failed (until it succeeds)
+    pool = ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="wfctl-drive")
+    try:
+        while not stop.is_set():
+            wake.clear()
+            for fut in [f for f in inflight if f.done()]:
+                claim = inflight.pop(fut)
+                outcome = fut.result()
+                _account(current, outcome)
+                if outcome.kind == "error":
+                    failing[claim.run_id] = outcome.error or "unknown error"
+                else:
+                    failing.pop(claim.run_id, None)
+                source.ack(claim, outcome)
+            free = concurrency - len(inflight)
+            claims = source.claim(free) if free > 0 else []
+            for claim in claims:
+                fut = pool.submit(drive_claim, engine, claim, grace)
+                fut.add_done_callback(lambda _f: wake.set())
+                inflight[fut] = claim
+            if claims:
+                continue
+            if not inflight:  # idle: nothing claimable, nothing running
+                if on_pass and (current.driven or current.errors):
+                    on_pass(current)
+                total.add(current)
+                finished_pass, current = current, WorkerPass()
+                if until_idle:
+                    if finished_pass.events == 0:
+                        if failing:
+                            # Idle, but some runs could not be driven: fail the exit code.
+                            raise WfctlError(
+                                f"{len(failing)} run(s) could not be driven; "
+                                f"first: {next(iter(failing.values()))}"
+                            )
+                        return total
+                    continue
+            source.wait(wake, None)
+        return total
+    finally:
+        stop.set()
+        pool.shutdown(wait=True)
+        source.close()
+
+
+def _account(p: WorkerPass, outcome: Outcome) -> None:
+    if outcome.kind == "error":
+        p.errors.append(outcome.error or "unknown error")
+        return
+    if outcome.kind != "driven" or outcome.result is None:
+        return
+    p.driven += 1
+    p.events += int(outcome.result.stats.get("eventsWritten", 0))
+    p.finished += outcome.terminal
+
+
+def backoff_delay(attempts: int, *, base: float = 0.5, cap: float = 30.0) -> float:
+    """Exponential back-off for runs that could not be driven (0.5 s, 1 s, 2 s ... 30 s)."""
+    return min(cap, base * (2 ** max(0, attempts - 1)))
