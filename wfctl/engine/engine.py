@@ -319,6 +319,7 @@ class _Invocation:
         self.state = LogState()
         self.notes: list[str] = []
         self.events_written = 0
+        self.written_ids: set[str] = set()
 
     # -- log ------------------------------------------------------------------------------
 
@@ -337,7 +338,19 @@ class _Invocation:
             return None
         if res.event is not None:
             self.events_written += 1
+            self.written_ids.add(res.event["eventId"])
         return res.event
+
+    def last_seen_event_id(self) -> str | None:
+        """The last event of the log this invocation has accounted for: what it read, plus its
+        own writes after that, up to the first event someone else wrote (a worker must treat
+        that one as news)."""
+        last = self.state.events[-1]["eventId"] if self.state.events else None
+        for ev in self.world.list_events(self.run_id, cursor=self.state.cursor).data:
+            if ev["eventId"] not in self.written_ids:
+                break
+            last = ev["eventId"]
+        return last
 
     # -- main loop --------------------------------------------------------------------------
 
@@ -380,7 +393,7 @@ class _Invocation:
             "runtime": runtime.name,
             "eventsWritten": self.events_written,
             "decodes": feed.decodes,
-            "lastEventId": self.state.events[-1]["eventId"] if self.state.events else None,
+            "lastEventId": self.last_seen_event_id(),
             "nextDueMs": self.state.next_due_ms(),  # for workers: when it has work again
         }
         if isinstance(runtime, SnapshotRuntime):
