@@ -41,6 +41,7 @@ from worlds.errors import (
     EntityConflictError,
     HookNotFoundError,
     LeaseBusyError,
+    LeaseLostError,
     RunExpiredError,
     RunNotFoundError,
 )
@@ -81,6 +82,7 @@ class LogState:
 
     def __init__(self) -> None:
         self.events: list[dict[str, Any]] = []
+        self.cursor: str | None = None  # opaque: the world's cursor after the last event read
         self.terminal: str | None = None
         self.steps: dict[str, dict[str, Any]] = {}  # cid -> {name, done, retryAfter}
         self.open_waits: dict[str, int] = {}  # cid -> resumeAt ms
@@ -112,13 +114,6 @@ class LogState:
         times = list(self.open_waits.values())
         times += [s["retryAfter"] for s in self.steps.values() if not s["done"] and s["retryAfter"]]
         return min(times, default=None)
-
-    @property
-    def cursor(self) -> str | None:
-        if not self.events:
-            return None
-        last = self.events[-1]
-        return f"{last['createdAt']}|{last['eventId']}"
 
 
 def _now_ms() -> int:
@@ -236,6 +231,12 @@ class Engine:
                 notes=[f"run {run_id} is being driven by another process, which will pick this up"],
                 stats={"lease": "busy"},
             )
+        except LeaseLostError:  # fenced: another worker took the lease over; stop cleanly
+            return RunResult(
+                self.world.get_run(run_id),
+                notes=[f"run {run_id}: lease taken over by another worker; stopped driving it"],
+                stats={"lease": "lost"},
+            )
 
     def resume_hook(
         self, token: str, value: Any, *, drive: bool = True, timeout: float | None = None
@@ -326,6 +327,8 @@ class _Invocation:
     def refresh(self) -> None:
         page = self.world.list_events(self.run_id, cursor=self.state.cursor)
         self.state.add(page.data)
+        if page.data:
+            self.state.cursor = page.cursor
 
     def write(
         self, event_type: str, correlation_id: str | None = None, data: dict[str, Any] | None = None

@@ -17,6 +17,8 @@ by two workers at once; operators use it to see takeovers.
 
 from __future__ import annotations
 
+from worlds.postgres import migrations
+
 VERSION = 2
 
 RUNNABLE_NOW = ("run_created", "hook_received", "run_cancelled")
@@ -33,8 +35,9 @@ def _quoted(types: tuple[str, ...]) -> str:
     return ", ".join(f"'{t}'" for t in types)
 
 
-def migration_sql(schema: str) -> str:
-    s = f'"{schema}"'
+def _template() -> str:
+    """Migration 2 as SQL text with ``{s}`` for the quoted schema (see ``migrations``)."""
+    s = "{s}"
     return f"""
 CREATE TABLE {s}.run_queue (
     run_id      text PRIMARY KEY,
@@ -67,12 +70,12 @@ BEGIN
         ON CONFLICT (run_id) DO UPDATE SET
             due_at = CASE WHEN q.claim_id IS NULL THEN LEAST(q.due_at, now()) ELSE q.due_at END,
             wakeup = q.claim_id IS NOT NULL;
-        PERFORM pg_notify('{channel(schema)}', NEW.run_id);
+        PERFORM pg_notify(TG_TABLE_SCHEMA || '_runnable', NEW.run_id);
     ELSE
         -- a timer or a retry: due at its time. A claimed row is left alone: its holder acks
         -- with the run's next due time (and if the holder dies, the claim comes due anyway).
-        due := COALESCE(NEW.doc::jsonb #>> '{{eventData,resumeAt}}',
-                        NEW.doc::jsonb #>> '{{eventData,retryAfter}}')::timestamptz;
+        due := COALESCE(NEW.doc::jsonb #>> '{{{{eventData,resumeAt}}}}',
+                        NEW.doc::jsonb #>> '{{{{eventData,retryAfter}}}}')::timestamptz;
         INSERT INTO {s}.run_queue AS q (run_id, due_at) VALUES (NEW.run_id, COALESCE(due, now()))
         ON CONFLICT (run_id) DO UPDATE SET due_at = LEAST(q.due_at, EXCLUDED.due_at)
             WHERE q.claim_id IS NULL;
@@ -105,3 +108,11 @@ $fn$;
 CREATE TRIGGER record_lease AFTER INSERT OR UPDATE ON {s}.run_leases FOR EACH ROW
     EXECUTE FUNCTION {s}.record_lease();
 """
+
+
+def migration_sql(schema: str) -> str:
+    """Migration 2 for one schema, as it is applied."""
+    return _template().format(s=f'"{schema}"')
+
+
+migrations.register(VERSION, _template())

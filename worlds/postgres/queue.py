@@ -28,7 +28,6 @@ import psycopg
 
 from worlds.errors import WorldError
 from worlds.postgres.fleet_schema import channel
-from worlds.postgres.lease import lease_ttl
 
 log = logging.getLogger("wfctl.worker")
 
@@ -88,7 +87,7 @@ class PgRunQueue:
         self.schema = world.schema
         self.q = f'"{self.schema}".run_queue'
         self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
-        self.visibility = visibility if visibility is not None else lease_ttl()
+        self.visibility = visibility if visibility is not None else float(world.lease_ttl)
         self._seq = itertools.count(1)
         self.outage = Outage("the database")
         self._retry_at = 0.0  # monotonic: no claims before this (back-off during an outage)
