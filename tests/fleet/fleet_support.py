@@ -41,7 +41,9 @@ def spawn_worker(
     full_env = dict(os.environ)
     full_env.update(env or {})
     stderr: Any = open(log, "ab") if log else subprocess.PIPE  # noqa: SIM115 - the child owns it
-    target = ["--world", world] if world.startswith("postgres") else ["--data-dir", world]
+    target = ["--data-dir", world]
+    if world.startswith("postgres"):
+        full_env["WFCTL_WORLD"], target = world, []
     return subprocess.Popen(
         [sys.executable, "-m", "wfctl.cli", *target, "worker", "--app", str(FLEET_APP), *args],
         stdin=subprocess.DEVNULL,
@@ -78,3 +80,66 @@ def stop(proc: subprocess.Popen, sig: int = signal.SIGTERM) -> None:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait(10)
+
+
+# ------------------------------------------------------------------ checks on a Postgres world
+
+
+def sql(url: str, query: str, *args: Any) -> list[tuple]:
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        return conn.execute(query, args).fetchall()
+
+
+def check_logs(url: str, run_ids: list[str]) -> None:
+    """Every run: exactly one terminal event, no duplicate step_created, every created step
+    finished exactly once."""
+    rows = sql(
+        url,
+        """SELECT run_id,
+                  count(*) FILTER (WHERE event_type IN ('run_completed','run_failed','run_cancelled')),
+                  count(*) FILTER (WHERE event_type = 'step_created'),
+                  count(DISTINCT correlation_id) FILTER (WHERE event_type = 'step_created'),
+                  count(*) FILTER (WHERE event_type IN ('step_completed','step_failed'))
+             FROM wfctl.events WHERE run_id = ANY(%s) GROUP BY run_id""",
+        run_ids,
+    )
+    assert len(rows) == len(run_ids), "some runs have no events"
+    for run_id, terminal, created, distinct, finished in rows:
+        assert terminal == 1, f"{run_id}: {terminal} terminal events"
+        assert created == distinct, f"{run_id}: duplicate step_created"
+        assert finished == created, f"{run_id}: {created} steps created, {finished} finished"
+
+
+def lease_intervals(url: str, run_ids: list[str]) -> dict[str, list[tuple]]:
+    """run id -> [(epoch, owner, acquired_at, end, released)] in epoch order; ``end`` is the
+    release time, or the last expiry of a lease its holder never released."""
+    rows = sql(
+        url,
+        """SELECT run_id, epoch, owner, acquired_at, coalesce(released_at, expires_at),
+                  released_at IS NOT NULL
+             FROM wfctl.lease_history WHERE run_id = ANY(%s) ORDER BY run_id, epoch""",
+        run_ids,
+    )
+    out: dict[str, list[tuple]] = {}
+    for run_id, *rest in rows:
+        out.setdefault(run_id, []).append(tuple(rest))
+    return out
+
+
+def assert_one_driver_at_a_time(intervals: dict[str, list[tuple]]) -> None:
+    """Per run, epochs grow by one and each lease began only after the previous one ended
+    (released, or expired on the database clock): never two holders at once."""
+    for run_id, leases in intervals.items():
+        for prev, nxt in zip(leases, leases[1:], strict=False):
+            assert nxt[0] == prev[0] + 1, f"{run_id}: epochs {prev[0]} -> {nxt[0]}"
+            assert nxt[2] >= prev[3], (
+                f"{run_id}: epoch {nxt[0]} ({nxt[1]}) acquired at {nxt[2]} while epoch "
+                f"{prev[0]} ({prev[1]}) held it until {prev[3]}"
+            )
+
+
+def owner_pid(owner: str) -> int:
+    """The pid in a lease owner ``host:pid:nonce``."""
+    return int(owner.split(":")[1])

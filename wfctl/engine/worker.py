@@ -20,11 +20,12 @@ from typing import Any, Protocol
 
 from wfctl.engine.engine import Engine, RunResult
 from wfctl.errors import WfctlError
-from worlds.errors import WorldError
+from worlds.errors import StoreUnavailableError, WorldError
 
 log = logging.getLogger("wfctl.worker")
 
 TERMINAL = ("completed", "failed", "cancelled")
+MAX_WAIT_S = 60.0
 
 
 @dataclass
@@ -40,7 +41,8 @@ class Claim:
 class Outcome:
     """How one drive of a claimed run ended, for the source's ack."""
 
-    kind: str  # "driven" | "busy" (lease held elsewhere) | "lost" (fenced) | "error"
+    # "driven" | "busy" (lease held elsewhere) | "lost" (fenced) | "error" | "outage" (store away)
+    kind: str
     result: RunResult | None = None
     error: str | None = None
 
@@ -97,18 +99,35 @@ def work_source_for(engine: Engine, *, until_idle: bool = False) -> WorkSource:
     return LocalDiscovery(world, rescan=0.0 if until_idle else None)
 
 
+def is_outage(exc: BaseException) -> bool:
+    """Is this the store being unreachable (rather than something wrong with one run)?"""
+    for e in (exc, exc.__cause__, exc.__context__):
+        if e is None:
+            continue
+        if (
+            isinstance(e, StoreUnavailableError)
+            or type(e).__module__.startswith(("psycopg", "psycopg_pool"))
+            and type(e).__name__ in ("OperationalError", "InterfaceError", "PoolTimeout")
+        ):
+            return True
+    return False
+
+
 def drive_claim(engine: Engine, claim: Claim, grace: float) -> Outcome:
     """Drive one claimed run. One run that cannot be driven (its data needs another key, a
     bug in its code path, the store went away) must not stop the others."""
     run_id = claim.run_id
     try:
         res = engine.drive(run_id, wait=True, timeout=grace, lease_wait=0)
-    except (WfctlError, WorldError) as exc:
+    except Exception as exc:  # noqa: BLE001 - a poison run is reported, the worker goes on
+        if is_outage(exc):
+            # The store went away mid-drive: not this run's fault. Its claim comes due again.
+            return Outcome("outage", error=str(exc))
+        if not isinstance(exc, (WfctlError, WorldError)):
+            log.debug("driving %s failed", run_id, exc_info=True)
+            return Outcome("error", error=f"run {run_id}: {type(exc).__name__}: {exc}")
         message = str(exc)
         return Outcome("error", error=message if run_id in message else f"run {run_id}: {message}")
-    except Exception as exc:  # noqa: BLE001 - a poison run is reported, the worker goes on
-        log.debug("driving %s failed", run_id, exc_info=True)
-        return Outcome("error", error=f"run {run_id}: {type(exc).__name__}: {exc}")
     lease = res.stats.get("lease")
     if lease in ("busy", "lost"):
         return Outcome(lease, result=res)
@@ -172,7 +191,10 @@ def run_worker(
                             )
                         return total
                     continue
-            source.wait(wake, None)
+            if free <= 0:
+                wake.wait(MAX_WAIT_S)  # every slot busy: a finishing drive sets `wake`
+            else:
+                source.wait(wake, None)
         return total
     finally:
         stop.set()

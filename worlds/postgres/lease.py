@@ -51,7 +51,8 @@ class LeaseKeeper:
                     )
                     return
             except WorldError as exc:  # the server is away: retry on the next beat
-                log.warning("Could not renew the lease of run %s: %s", self.lease.run_id, exc)
+                # (the worker reports the outage once; one line per beat would flood stderr)
+                log.debug("Could not renew the lease of run %s: %s", self.lease.run_id, exc)
 
 
 # -- the TTL (fleet) ----------------------------------------------------------------------------

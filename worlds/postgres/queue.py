@@ -26,6 +26,7 @@ from typing import Any
 
 import psycopg
 
+from wfctl.engine.worker import is_outage
 from worlds.errors import WorldError
 from worlds.postgres.fleet_schema import channel
 
@@ -35,45 +36,39 @@ MAX_IDLE_S = 60.0  # an idle worker re-reads the queue at least this often (belt
 BUSY_RETRY_S = 0.5  # lease held by a non-worker process that may release it any moment
 
 
-def is_outage(exc: BaseException) -> bool:
-    """Is this the store being unreachable (rather than a problem with one run)?"""
-    if isinstance(exc, (psycopg.OperationalError, psycopg.InterfaceError)):
-        return True
-    name = type(exc).__name__
-    return name in ("StoreUnavailableError", "PoolTimeout") or isinstance(
-        exc.__cause__, (psycopg.OperationalError, psycopg.InterfaceError)
-    )
-
-
 class Outage:
-    """Back-off for an unreachable database, told once per outage."""
+    """Back-off for an unreachable database, told once per outage.
 
-    def __init__(self, what: str) -> None:
+    An outage ends only after ``calm`` seconds without a failure: right after a restart some
+    pooled connections are still dead while new ones work, which must not read as flapping.
+    """
+
+    def __init__(self, what: str, *, calm: float = 3.0) -> None:
         self.what = what
-        self.failures = 0
+        self.calm = calm
+        self.failures = 0  # consecutive, for the back-off
+        self.down = False
+        self.last_failure = 0.0
         self.lock = threading.Lock()
 
-    def failed(self, exc: BaseException) -> float:
+    def failed(self, exc: BaseException | str) -> float:
         with self.lock:
             self.failures += 1
-            if self.failures == 1:
-                log.warning(
-                    "%s unreachable (%s); retrying with back-off", self.what, _one_line(exc)
-                )
+            self.last_failure = time.monotonic()
+            if not self.down:
+                self.down = True
+                log.warning("%s unreachable: %s; retrying with back-off", self.what, _one_line(exc))
             return min(5.0, 0.2 * 2 ** (self.failures - 1))
 
     def ok(self) -> None:
         with self.lock:
-            if self.failures:
-                log.warning("%s reachable again", self.what)
             self.failures = 0
+            if self.down and time.monotonic() - self.last_failure >= self.calm:
+                self.down = False
+                log.warning("%s reachable again", self.what)
 
-    @property
-    def down(self) -> bool:
-        return self.failures > 0
 
-
-def _one_line(exc: BaseException) -> str:
+def _one_line(exc: BaseException | str) -> str:
     text = str(exc).strip().splitlines()
     return text[0] if text else type(exc).__name__
 
@@ -89,12 +84,17 @@ class PgRunQueue:
         self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self.visibility = visibility if visibility is not None else float(world.lease_ttl)
         self._seq = itertools.count(1)
-        self.outage = Outage("the database")
+        self.outage = Outage("database")  # the error text names the target
         self._retry_at = 0.0  # monotonic: no claims before this (back-off during an outage)
         self._wake: threading.Event | None = None
         self._stop = threading.Event()
         self._listener = threading.Thread(target=self._listen, name="wfctl-listen", daemon=True)
         self._listener.start()
+        if not log.isEnabledFor(logging.DEBUG):
+            # The pool logs every dead connection it discards and every failed reconnect; the
+            # worker says "unreachable" once per outage instead (--debug shows them all).
+            for name in ("psycopg", "psycopg.pool"):
+                logging.getLogger(name).setLevel(logging.ERROR)
 
     # -- WorkSource -----------------------------------------------------------------------
 
@@ -134,6 +134,10 @@ class PgRunQueue:
             self._retry_at = time.monotonic() + self.outage.failed(exc)
 
     def _ack(self, claim: Any, outcome: Any) -> None:
+        if outcome.kind == "outage":
+            # The store went away mid-drive; the claim comes due after the visibility timeout.
+            self._retry_at = time.monotonic() + self.outage.failed(outcome.error or "")
+            return
         mine = (claim.run_id, claim.token)
         with self.pool.connection() as conn:
             if outcome.kind == "driven" and outcome.terminal:
@@ -161,7 +165,7 @@ class PgRunQueue:
                 args = (max(BUSY_RETRY_S, self.visibility / 2), claim.run_id)
                 attempts = "q.attempts - 1"
             elif outcome.kind == "lost":
-                return  # the new holder has it (and its own claim)
+                return  # the new holder has it (with its own claim)
             else:  # error: back off, growing with consecutive failures
                 from wfctl.engine.worker import backoff_delay
 
@@ -186,8 +190,8 @@ class PgRunQueue:
         if wake.is_set():
             return
         until = MAX_IDLE_S
-        if self.outage.down:
-            until = max(0.0, self._retry_at - time.monotonic())
+        if time.monotonic() < self._retry_at:  # backing off after a failure
+            until = self._retry_at - time.monotonic()
         else:
             try:
                 with self.pool.connection() as conn:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 
 from wfctl import get_step_metadata, step
@@ -23,3 +24,9 @@ def flaky(i):
 def slow_inc(v, ms):
     time.sleep(ms / 1000)
     return v + 1
+
+
+@step
+def tagged(v, ms):
+    time.sleep(ms / 1000)
+    return {"v": v + 1, "pid": os.getpid()}

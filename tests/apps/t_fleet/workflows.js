@@ -37,3 +37,13 @@ export async function waitHook(token) {
   const got = await createHook({ token });
   return await inc(got.n);
 }
+
+// like slow, but each step's result carries the pid of the process that ran it: the fencing
+// test shows whose step_completed made it into the log
+const tagged = useStep("tagged");
+
+export async function slowTagged(n, ms) {
+  let v = 0;
+  for (let k = 0; k < n; k++) v = (await tagged(v, ms)).v;
+  return v;
+}
