@@ -128,6 +128,7 @@ class PostgresWorld(World):
         self._cache_lock = threading.Lock()
         self._run_locks: dict[str, threading.Lock] = {}
         self._held: dict[str, tuple[str, int]] = {}  # run_id -> (owner, epoch) of our leases
+        self._keepers: dict[str, Any] = {}  # run_id -> LeaseKeeper (renews the row)
         self._owner_prefix = f"{socket.gethostname()}:{os.getpid()}"
         # Fail fast with the real reason (the pool would only say "timeout").
         with self._connect() as conn:
@@ -708,7 +709,7 @@ class PostgresWorld(World):
             delay = min(delay * 2, 0.25)
         lease = Lease(run_id=run_id, epoch=epoch, owner=owner)
         self._held[run_id] = (owner, epoch)
-        keeper = LeaseKeeper(self, lease)
+        keeper = self._keepers[run_id] = LeaseKeeper(self, lease)
         keeper.start()
         try:
             yield lease
@@ -716,6 +717,7 @@ class PostgresWorld(World):
             keeper.stop()
             if self._held.get(run_id) == (owner, epoch):
                 del self._held[run_id]
+                self._keepers.pop(run_id, None)
             try:
                 with self._tx() as conn:
                     conn.execute(self._sql.release_lease, (run_id, owner, epoch))
