@@ -152,7 +152,7 @@ def test_sigstop_past_ttl_then_sigcont_is_fenced(pg_url, tmp_path):
     assert "Lost the lease" in a_log or "lease" in a_log, a_log
 
 
-def test_database_restart_mid_run(fleet_pg, pg_url, tmp_path):
+def test_database_restart_mid_run(pg_server, pg_url, tmp_path):
     ids = _start(pg_url, "slow", [[5, 200]] * 8)
     logs = [tmp_path / f"w{k}.log" for k in range(2)]
     workers = [spawn_worker(pg_url, "--concurrency", "4", env=ENV, log=log) for log in logs]
@@ -160,7 +160,7 @@ def test_database_restart_mid_run(fleet_pg, pg_url, tmp_path):
         wait_until(
             lambda: sum(_steps_done(pg_url, r) for r in ids) >= 8, 60, "progress before restart"
         )
-        fleet_pg.restart("immediate")
+        pg_server.restart("immediate")
         wait_until(lambda: _all_done(pg_url, ids), 90, "every run to complete after the restart")
     finally:
         for w in workers:
