@@ -116,8 +116,9 @@ def _fleet_once(server: Any, workers: int, runs: int) -> float:
 
 
 def run(quick: bool = False) -> dict[str, Any]:
-    import worlds.postgres.fleet_schema  # noqa: F401 - the queue migration
     from pgserver import PgServer, find_bin_dir
+
+    import worlds.postgres.fleet_schema  # noqa: F401 - the queue migration
 
     n = 30 if quick else 100
     repeat = 1 if quick else 3
