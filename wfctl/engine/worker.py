@@ -12,6 +12,7 @@ due time or a wake-up, and prints nothing.
 from __future__ import annotations
 
 import logging
+import signal
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -156,6 +157,7 @@ def run_worker(
     inflight: dict[Future[Outcome], Claim] = {}
     failing: dict[str, str] = {}  # run id -> why its last drive failed (until it succeeds)
     pool = ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="wfctl-drive")
+    restore = _stop_on_sigterm(stop, wake)
     try:
         while not stop.is_set():
             wake.clear()
@@ -198,8 +200,26 @@ def run_worker(
         return total
     finally:
         stop.set()
-        pool.shutdown(wait=True)
+        pool.shutdown(wait=True)  # drives in flight finish and release their leases
+        for fut, claim in inflight.items():
+            if not fut.cancelled() and fut.exception() is None:
+                source.ack(claim, fut.result())
         source.close()
+        restore()
+
+
+def _stop_on_sigterm(stop: threading.Event, wake: threading.Event) -> Callable[[], None]:
+    """SIGTERM (a service manager stopping the worker) ends the loop gracefully: no new claims,
+    the drives in flight finish, their leases are released instead of waiting out the TTL."""
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None
+
+    def handler(_signum: int, _frame: Any) -> None:
+        stop.set()
+        wake.set()
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    return lambda: signal.signal(signal.SIGTERM, previous)
 
 
 def _account(p: WorkerPass, outcome: Outcome) -> None:
