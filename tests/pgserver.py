@@ -31,6 +31,7 @@ from pathlib import Path
 
 SUPERUSER = "postgres"
 TEMPLATE_DB = "wfctl_template"
+PASSWORD_ROLE, PASSWORD = "wfctl_pw", "right-password"
 
 
 class PgServerError(RuntimeError):
@@ -148,6 +149,9 @@ class PgServer:
             "--no-sync",
         )
         self._check(proc, "initdb")
+        # One role logs in with a password (the wrong-password CLI test); all else is trusted.
+        hba = self.data / "pg_hba.conf"
+        hba.write_text(f"local all {PASSWORD_ROLE} scram-sha-256\n" + hba.read_text())
 
     def start(self) -> None:
         opts = (
@@ -219,6 +223,7 @@ def start_server() -> PgServer:
                 if time.monotonic() > deadline:
                     raise
                 time.sleep(0.1)
+        server.execute(f"CREATE ROLE {PASSWORD_ROLE} LOGIN SUPERUSER PASSWORD '{PASSWORD}'")
         server.prepare_template()
     except BaseException:
         server.destroy()

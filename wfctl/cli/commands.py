@@ -20,8 +20,10 @@ from wfctl.cli.context import (
     parse_json,
     resolve_app_dir,
     resolve_data_dir,
+    resolve_target,
     setup_logging,
 )
+from wfctl.cli.db import db_app
 from wfctl.cli.jsonout import decode_field, entity_json, error_json
 from wfctl.engine.app import App, short_name
 from wfctl.engine.engine import Engine, RunResult
@@ -42,6 +44,7 @@ inspect_app = typer.Typer(
 hook_app = typer.Typer(help="Deliver payloads to hooks.", no_args_is_help=True)
 app.add_typer(inspect_app, name="inspect")
 app.add_typer(hook_app, name="hook")
+app.add_typer(db_app, name="db")
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
 AppOpt = Annotated[
@@ -64,9 +67,20 @@ def main_options(
     ] = None,
     json_out: JsonOpt = False,
     debug: Annotated[bool, typer.Option("--debug", help="Verbose logs and tracebacks.")] = False,
+    world: Annotated[
+        str | None,
+        typer.Option(
+            "--world",
+            help="Store: a postgresql:// URL or a data directory (default: $WFCTL_WORLD, "
+            "else the data directory).",
+        ),
+    ] = None,
 ) -> None:
     setup_logging(debug)
-    ctx.obj = CliState(data_dir=resolve_data_dir(data_dir), json=json_out, debug=debug)
+    st = CliState(data_dir=resolve_data_dir(data_dir), json=json_out, debug=debug)
+    with guarded(st):
+        st.world_target = resolve_target(world, data_dir)
+    ctx.obj = st
 
 
 def _engine(st: CliState, app_dir: Path | None, *, need_app: bool = True) -> Engine:

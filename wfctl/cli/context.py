@@ -17,7 +17,7 @@ import typer
 from rich.console import Console
 
 from wfctl.errors import NotFoundError, UsageError, WfctlError
-from worlds import World, open_world
+from worlds import World, default_target, is_postgres_target, open_world
 from worlds import errors as werr
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_NOT_FOUND = 0, 1, 2, 3
@@ -28,6 +28,8 @@ class CliState:
     data_dir: Path
     json: bool = False
     debug: bool = False
+    # What open_world() gets: a postgresql:// URL or a local data directory (see resolve_target).
+    world_target: str | None = None
 
     @property
     def out(self) -> Console:
@@ -47,6 +49,18 @@ def resolve_data_dir(flag: Path | None) -> Path:
         return flag
     env = os.environ.get("WORKFLOW_LOCAL_DATA_DIR")
     return Path(env) if env else Path(".workflow-data")
+
+
+def resolve_target(world: str | None, data_dir: Path | None) -> str:
+    """``--world``, else ``--data-dir``, else ``$WFCTL_WORLD``, ``$WORKFLOW_LOCAL_DATA_DIR``,
+    ``./.workflow-data`` (a ``postgresql://``/``postgres://`` URL selects PostgreSQL)."""
+    if world is not None and data_dir is not None and is_postgres_target(world):
+        raise UsageError("--data-dir names a local world; it cannot be combined with --world URL")
+    if world:
+        return world
+    if data_dir is not None:
+        return str(data_dir)
+    return default_target()
 
 
 def resolve_app_dir(flag: Path | None) -> Path:
@@ -82,6 +96,8 @@ def _exit_code_for(exc: BaseException) -> tuple[int, str] | None:
         return exc.exit_code, str(exc)
     if isinstance(exc, (werr.RunNotFoundError, werr.HookNotFoundError, werr.StepNotFoundError)):
         return EXIT_NOT_FOUND, str(exc)
+    if isinstance(exc, werr.StoreUnavailableError):  # unreachable, bad login, no schema
+        return EXIT_USAGE, str(exc)
     if isinstance(exc, werr.WorldError):
         return EXIT_FAILED, str(exc)
     from wfctl.serde.errors import PayloadError
@@ -123,7 +139,7 @@ def guarded(st: CliState) -> Iterator[None]:
 
 
 def open_store(st: CliState) -> World:
-    return open_world(st.data_dir)
+    return open_world(st.world_target if st.world_target is not None else st.data_dir)
 
 
 def setup_logging(debug: bool) -> None:

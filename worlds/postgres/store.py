@@ -182,8 +182,9 @@ class PostgresWorld(World):
 
     def migrate(self) -> int:
         with self._connect() as conn:
-            _, after = migrations.migrate(conn, self.schema)
+            before, after = migrations.migrate(conn, self.schema)
         self._version = after
+        self.migrated_from = before  # what this call found (others may have migrated first)
         return after
 
     @contextmanager
