@@ -41,11 +41,18 @@ def spawn_worker(
     full_env = dict(os.environ)
     full_env.update(env or {})
     stderr: Any = open(log, "ab") if log else subprocess.PIPE  # noqa: SIM115 - the child owns it
-    target = ["--data-dir", world]
-    if world.startswith("postgres"):
-        full_env["WFCTL_WORLD"], target = world, []
     return subprocess.Popen(
-        [sys.executable, "-m", "wfctl.cli", *target, "worker", "--app", str(FLEET_APP), *args],
+        [
+            sys.executable,
+            "-m",
+            "wfctl.cli",
+            "--world",
+            world,
+            "worker",
+            "--app",
+            str(FLEET_APP),
+            *args,
+        ],
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=stderr,
