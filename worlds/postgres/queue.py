@@ -29,6 +29,7 @@ import psycopg
 from wfctl.engine.worker import is_outage
 from worlds.errors import WorldError
 from worlds.postgres.fleet_schema import channel
+from worlds.postgres.lease import lease_ttl
 
 log = logging.getLogger("wfctl.worker")
 
@@ -82,6 +83,7 @@ class PgRunQueue:
         self.schema = world.schema
         self.q = f'"{self.schema}".run_queue'
         self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        lease_ttl()  # a bad WFCTL_LEASE_TTL is a usage error before anything is claimed
         self.visibility = visibility if visibility is not None else float(world.lease_ttl)
         self._seq = itertools.count(1)
         self.outage = Outage("database")  # the error text names the target
