@@ -147,6 +147,11 @@ def test_sigstop_past_ttl_then_sigcont_is_fenced(pg_url, tmp_path):
     intervals = lease_intervals(pg_url, [run_id])
     assert_one_driver_at_a_time(intervals)
     assert [owner_pid(o) for _, o, *_ in intervals[run_id]][:2] == [a.pid, b.pid]
+    # A's heartbeat had renewed its lease while it ran (the lease outlived one TTL) ...
+    _, _, acquired, a_end, released = intervals[run_id][0]
+    assert not released and (a_end - acquired).total_seconds() > float(TTL), intervals
+    # ... and B got it only after that expiry
+    assert intervals[run_id][1][2] >= a_end
     a_log = (tmp_path / "a.log").read_text()
     assert "Traceback" not in a_log, a_log
     assert "Lost the lease" in a_log or "lease" in a_log, a_log
