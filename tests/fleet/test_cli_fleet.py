@@ -53,3 +53,40 @@ def test_bad_lease_ttl_is_a_usage_error(pg_url):
         assert proc.returncode == 2, (bad, proc.returncode, proc.stderr)
         assert "WFCTL_LEASE_TTL" in proc.stderr and "Traceback" not in proc.stderr, proc.stderr
         assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+
+
+def test_a_run_that_cannot_be_driven_does_not_stop_the_worker(pg_url):
+    """A run encrypted with a key this worker lacks is reported and backed off in the queue;
+    the other runs finish, and --until-idle exits 1 naming it."""
+    import base64
+
+    key = base64.b64encode(b"K" * 32).decode()
+    app = ["--app", str(FLEET_APP)]
+    locked = json.loads(
+        wfctl(
+            "--world",
+            pg_url,
+            "start",
+            "mix",
+            "0",
+            "--no-wait",
+            *app,
+            "--json",
+            env={"WFCTL_ENCRYPTION_KEY": key},
+        ).stdout
+    )["runId"]
+    plain = json.loads(
+        wfctl("--world", pg_url, "start", "mix", "1", "--no-wait", *app, "--json").stdout
+    )["runId"]
+    proc = wfctl(
+        "--world", pg_url, "worker", "--until-idle", *app, env={"WFCTL_ENCRYPTION_KEY": ""}
+    )
+    assert proc.returncode == 1, proc.stderr
+    assert locked in proc.stderr and "Traceback" not in proc.stderr, proc.stderr
+    run = json.loads(wfctl("--world", pg_url, "inspect", "run", plain, "--json").stdout)
+    assert run["status"] == "completed", run
+    from fleet_support import sql
+
+    # still queued (with its failed attempts counted for the back-off), not dropped
+    ((attempts,),) = sql(pg_url, "SELECT attempts FROM wfctl.run_queue WHERE run_id = %s", locked)
+    assert attempts >= 1
