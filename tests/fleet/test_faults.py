@@ -103,7 +103,7 @@ def test_kill9_worker_runs_taken_over_after_ttl(pg_url, tmp_path):
 
 
 def test_sigstop_past_ttl_then_sigcont_is_fenced(pg_url, tmp_path):
-    (run_id,) = _start(pg_url, "slowTagged", [[6, 1500]])
+    (run_id,) = _start(pg_url, "slowTagged", [[3, 1500]])
     a = spawn_worker(pg_url, env=ENV, log=tmp_path / "a.log")
     b = None
     try:
@@ -130,7 +130,7 @@ def test_sigstop_past_ttl_then_sigcont_is_fenced(pg_url, tmp_path):
         stop(a)
         if b is not None:
             stop(b)
-    assert _outputs(pg_url, [run_id]) == [6]
+    assert _outputs(pg_url, [run_id]) == [3]
     check_logs(pg_url, [run_id])
     # every recorded step result came from B from the interrupted step on: A's was rejected
     results = sql(
@@ -139,7 +139,7 @@ def test_sigstop_past_ttl_then_sigcont_is_fenced(pg_url, tmp_path):
         "AND event_type = 'step_completed' ORDER BY seq",
         run_id,
     )
-    assert len(results) == 6
+    assert len(results) == 3
     with open_world(pg_url) as world:
         steps = world.list_steps(run_id, limit=100, sort="asc").data
     pids = [payload.decode(s["output"])["pid"] for s in steps]
