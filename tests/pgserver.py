@@ -196,6 +196,20 @@ class PgServer:
         self.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
         return self.url(name)
 
+    def new_schema(self, db_url: str, prefix: str = "s") -> str:
+        """A fresh, migrated wfctl schema in an existing database: ``db_url&wfctl_schema=...``
+        (cheaper than a database: ~60 ms of DDL instead of a database copy)."""
+        import psycopg
+
+        from worlds.postgres import migrations
+
+        with self._lock:
+            self._counter += 1
+            name = f"{prefix}_{os.getpid()}_{self._counter}"
+        with psycopg.connect(db_url, autocommit=True) as conn:
+            migrations.migrate(conn, name)
+        return f"{db_url}&wfctl_schema={name}"
+
     def prepare_template(self) -> None:
         """The template database every migrated test database is copied from."""
         self.execute(f'CREATE DATABASE "{TEMPLATE_DB}" TEMPLATE template0')

@@ -35,7 +35,7 @@ from typing import Any
 
 import psycopg
 from psycopg import errors as pgerrors
-from psycopg_pool import ConnectionPool
+from psycopg_pool import ConnectionPool, PoolTimeout
 
 from ..entities import clone
 from ..errors import (
@@ -68,7 +68,7 @@ from ..rules import (
 )
 from ..world import EventResult, Lease, Page, World, as_item
 from . import codec, migrations
-from .target import redact, schema_name
+from .target import redact, schema_name, split_schema
 
 log = logging.getLogger("worlds.postgres")
 
@@ -104,6 +104,21 @@ class _TokenRace(Exception):
     """Another run claimed a token between our check and our insert: retry the batch."""
 
 
+class _CommitUnknown(Exception):
+    """The connection broke while the batch was being written: it may or may not have
+    committed. The retry first looks for the batch's first event id."""
+
+    def __init__(self, results: list[EventResult], event_id: str) -> None:
+        super().__init__(event_id)
+        self.results = results
+        self.event_id = event_id
+
+
+# A broken connection or a server that is (re)starting: retried with backoff (~15 s in all).
+_TRANSIENT = (psycopg.OperationalError, PoolTimeout)
+_BACKOFF_S = (0.1, 0.2, 0.5, 1.0, 2.0, 4.0, 8.0)
+
+
 class PostgresWorld(World):
     """World on a PostgreSQL database (see the module docstring)."""
 
@@ -117,9 +132,10 @@ class PostgresWorld(World):
         check_schema: bool = True,
         pool_size: int | None = None,
     ) -> None:
-        self.url = url
         self.target = redact(url)
-        self.schema = schema_name(schema)
+        url, url_schema = split_schema(url)
+        self.url = url
+        self.schema = schema_name(schema or url_schema)
         self.lease_ttl = _lease_ttl()
         self._connect_kwargs: dict[str, Any] = {}
         if "connect_timeout" not in url:
@@ -143,6 +159,7 @@ class PostgresWorld(World):
             max_size=max(1, size),
             kwargs={"autocommit": False, **self._connect_kwargs},
             open=True,
+            timeout=10,
             name="wfctl",
             reconnect_timeout=60,
         )
@@ -190,28 +207,53 @@ class PostgresWorld(World):
     @contextmanager
     def _tx(self) -> Iterator[psycopg.Connection]:
         """A pooled connection in a transaction: commit on success, rollback on error."""
-        try:
-            with self.pool.connection() as conn:
-                yield conn
-        except psycopg.OperationalError as exc:
-            raise StoreUnavailableError(
-                f"Lost the PostgreSQL world {self.target}: {_first_line(exc)}."
-            ) from exc
+        with self.pool.connection() as conn:
+            yield conn
+
+    def _retrying(self, fn: Any, what: str) -> Any:
+        """``fn()``, retried with backoff while the server is unreachable (logged once)."""
+        failed = None
+        for delay in (*_BACKOFF_S, None):
+            try:
+                result = fn()
+            except _TRANSIENT as exc:
+                if failed is None:
+                    log.warning(
+                        "PostgreSQL world %s unavailable during %s (%s); reconnecting",
+                        self.target,
+                        what,
+                        _first_line(exc),
+                    )
+                failed = exc
+                if delay is None:
+                    break
+                time.sleep(delay)
+                continue
+            if failed is not None:
+                log.warning("PostgreSQL world %s reachable again", self.target)
+            return result
+        raise StoreUnavailableError(
+            f"Lost the PostgreSQL world {self.target}: {_first_line(failed)}."
+        ) from failed
 
     def _read(self, sql: str, params: tuple = ()) -> list[tuple]:
-        """A read, retried once on a broken connection (e.g. after a server restart)."""
-        for attempt in (1, 2):
-            try:
-                with self.pool.connection() as conn:
-                    return conn.execute(sql, params).fetchall()
-            except psycopg.OperationalError as exc:
-                if attempt == 2:
-                    raise StoreUnavailableError(
-                        f"Lost the PostgreSQL world {self.target}: {_first_line(exc)}."
-                    ) from exc
-                log.warning("PostgreSQL connection lost (%s); retrying", _first_line(exc))
-                time.sleep(0.2)
-        raise AssertionError("unreachable")
+        """A read, retried while the connection is broken (e.g. a server restart)."""
+
+        def run() -> list[tuple]:
+            with self.pool.connection() as conn:
+                return conn.execute(sql, params).fetchall()
+
+        return self._retrying(run, "a read")
+
+    def _write_simple(self, sql: str, params: tuple) -> list[tuple] | None:
+        """One idempotent statement in its own transaction, retried like a read."""
+
+        def run() -> list[tuple] | None:
+            with self._tx() as conn:
+                cur = conn.execute(sql, params)
+                return cur.fetchall() if cur.description else None
+
+        return self._retrying(run, "a write")
 
     # ------------------------------------------------------------------ writes
 
@@ -262,16 +304,31 @@ class PostgresWorld(World):
                 if len(self._run_locks) > 4 * _CACHE_RUNS:
                     self._run_locks = {k: v for k, v in self._run_locks.items() if v.locked()}
                 lock = self._run_locks[run_id] = threading.Lock()
-        for attempt in range(5):
-            try:
-                # One writer per run in this process: the cached fold is only touched under it
-                # (other processes are serialized by the run row's lock).
-                with lock:
-                    return self._commit_once(run_id, requests)
-            except _TokenRace:
-                if attempt == 4:
-                    raise
-        raise AssertionError("unreachable")
+        races = 0
+
+        def attempt() -> list[EventResult]:
+            nonlocal races
+            while True:
+                try:
+                    # One writer per run in this process: the cached fold is only touched
+                    # under it (other processes are serialized by the run row's lock).
+                    with lock:
+                        return self._commit_once(run_id, requests)
+                except _TokenRace:
+                    races += 1
+                    if races > 5:
+                        raise
+                except _CommitUnknown as unknown:
+                    self._forget(run_id)
+                    if self._event_stored(run_id, unknown.event_id):
+                        return unknown.results  # it did commit before the connection broke
+                    raise psycopg.OperationalError("connection lost during commit") from None
+
+        return self._retrying(attempt, "a write")
+
+    def _event_stored(self, run_id: str, event_id: str) -> bool:
+        rows = self._read(self._sql.event_exists, (run_id, event_id))
+        return bool(rows)
 
     def _cached(self, run_id: str) -> _Cached | None:
         with self._cache_lock:
@@ -366,9 +423,13 @@ class PostgresWorld(World):
                     if token is not None:
                         released.append((token, corr))
                 lines.append(line)
-                was_terminal = work.terminal
+                # The terminal flag feeds the one-terminal-event index: every terminal run event
+                # carries it except a repeated run_cancelled (allowed by the rules).
+                repeat_cancel = (
+                    kind == "run_cancelled" and (work.run or {}).get("status") == "cancelled"
+                )
                 work.apply(line)
-                line["_terminal"] = work.terminal and not was_terminal
+                line["_terminal"] = kind in TERMINAL_RUN_EVENTS and not repeat_cancel
                 results.append(result_of(_strip(line), work))
             if not lines:
                 return results
@@ -378,6 +439,8 @@ class PostgresWorld(World):
                 with conn.pipeline():
                     self._write(conn, run_id, exists, seq, lines, work, claimed, released)
                 conn.commit()
+            except psycopg.OperationalError as exc:
+                raise _CommitUnknown(results, lines[0]["eventId"]) from exc
             except pgerrors.UniqueViolation as exc:
                 conn.rollback()
                 self._forget(run_id)
@@ -657,15 +720,20 @@ class PostgresWorld(World):
         require_safe(run_id, "run id")
         q = self._sql
         held = self._held.get(run_id)
-        with self._tx() as conn:
-            if held is not None:
-                row = conn.execute(q.lease_row, (run_id,)).fetchone()
-                if row is None or (row[0], row[1]) != held:
-                    raise LeaseLostError(
-                        f"The lease of run {run_id} was taken over; the snapshot was not saved."
-                    )
-            now = int(conn.execute(q.now_ms).fetchone()[0])
-            conn.execute(q.save_snapshot, (run_id, bytes(data), events_cursor, iso_from_ms(now)))
+        blob = bytes(data)
+
+        def run() -> None:
+            with self._tx() as conn:
+                if held is not None:
+                    row = conn.execute(q.lease_row, (run_id,)).fetchone()
+                    if row is None or (row[0], row[1]) != held:
+                        raise LeaseLostError(
+                            f"The lease of run {run_id} was taken over; the snapshot was not saved."
+                        )
+                now = int(conn.execute(q.now_ms).fetchone()[0])
+                conn.execute(q.save_snapshot, (run_id, blob, events_cursor, iso_from_ms(now)))
+
+        self._retrying(run, "saving a snapshot")
 
     def load_snapshot(self, run_id: str) -> tuple[bytes, dict] | None:
         require_safe(run_id, "run id")
@@ -677,13 +745,11 @@ class PostgresWorld(World):
 
     def delete_snapshot(self, run_id: str) -> None:
         require_safe(run_id, "run id")
-        with self._tx() as conn:
-            conn.execute(self._sql.delete_snapshot, (run_id,))
+        self._write_simple(self._sql.delete_snapshot, (run_id,))
 
     def put_blob(self, key: str, data: bytes) -> None:
         require_safe(key, "blob key")
-        with self._tx() as conn:
-            conn.execute(self._sql.put_blob, (key, bytes(data)))
+        self._write_simple(self._sql.put_blob, (key, bytes(data)))
 
     def get_blob(self, key: str) -> bytes | None:
         require_safe(key, "blob key")
@@ -720,23 +786,20 @@ class PostgresWorld(World):
                 del self._held[run_id]
                 self._keepers.pop(run_id, None)
             try:
-                with self._tx() as conn:
-                    conn.execute(self._sql.release_lease, (run_id, owner, epoch))
+                self._write_simple(self._sql.release_lease, (run_id, owner, epoch))
             except StoreUnavailableError:
                 log.warning("Could not release the lease of run %s; it expires by itself", run_id)
 
     def _acquire(self, run_id: str, owner: str) -> int | None:
-        with self._tx() as conn:
-            row = conn.execute(self._sql.acquire_lease, (run_id, owner, self.lease_ttl)).fetchone()
-        return int(row[0]) if row else None
+        rows = self._write_simple(self._sql.acquire_lease, (run_id, owner, self.lease_ttl))
+        return int(rows[0][0]) if rows else None
 
     def renew_lease(self, lease: Lease) -> bool:
         """Extend the lease's expiry; False when it was lost (taken over)."""
-        with self._tx() as conn:
-            row = conn.execute(
-                self._sql.renew_lease, (self.lease_ttl, lease.run_id, lease.owner, lease.epoch)
-            ).fetchone()
-        return row is not None
+        rows = self._write_simple(
+            self._sql.renew_lease, (self.lease_ttl, lease.run_id, lease.owner, lease.epoch)
+        )
+        return bool(rows)
 
     # ------------------------------------------------------------------ misc
 
@@ -761,6 +824,7 @@ class _Sql:
         self.events_after_seq = (
             f"SELECT seq, doc, blobs FROM {s}.events WHERE run_id = %s AND seq > %s ORDER BY seq"
         )
+        self.event_exists = f"SELECT 1 FROM {s}.events WHERE run_id = %s AND event_id = %s"
         self.now_ms = "SELECT (extract(epoch FROM clock_timestamp()) * 1000)::bigint"
         self.lease_row = f"SELECT owner, epoch FROM {s}.run_leases WHERE run_id = %s FOR SHARE"
         self.token_claims = (
@@ -834,7 +898,8 @@ class _Sql:
             "VALUES (%s, %s, 1, clock_timestamp() + make_interval(secs => %s)) "
             "ON CONFLICT (run_id) DO UPDATE SET owner = EXCLUDED.owner, epoch = l.epoch + 1, "
             "expires_at = EXCLUDED.expires_at "
-            "WHERE l.owner IS NULL OR l.expires_at < clock_timestamp() RETURNING epoch"
+            "WHERE l.owner IS NULL OR l.owner = EXCLUDED.owner OR l.expires_at < clock_timestamp() "
+            "RETURNING epoch"
         )
         self.renew_lease = (
             f"UPDATE {s}.run_leases SET expires_at = clock_timestamp() + make_interval(secs => %s) "

@@ -43,3 +43,22 @@ def schema_name(value: str | None = None) -> str:
 
 def has_connect_timeout(url: str) -> bool:
     return "connect_timeout" in url
+
+
+SCHEMA_PARAM = "wfctl_schema"
+
+
+def split_schema(url: str) -> tuple[str, str | None]:
+    """(the URL without wfctl's own ``wfctl_schema=NAME`` query parameter, NAME or None).
+
+    libpq rejects unknown parameters, so it is removed before connecting. It lets several
+    wfctl stores share one database (and the tests isolate cheaply).
+    """
+    parts = urlsplit(url)
+    if SCHEMA_PARAM not in parts.query:
+        return url, None
+    pairs = parse_qsl(parts.query, keep_blank_values=True)
+    schema = next((v for k, v in pairs if k == SCHEMA_PARAM), None)
+    rest = [(k, v) for k, v in pairs if k != SCHEMA_PARAM]
+    query = urlencode(rest, safe="/")
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, query, parts.fragment)), schema

@@ -27,10 +27,10 @@ def world_kind(request: pytest.FixtureRequest) -> str:
 def target(world_kind: str, tmp_path: Path, request: pytest.FixtureRequest) -> str:
     if world_kind == "local":
         return str(tmp_path / "store")
-    if getattr(request.module, "SHARED_DATABASE", False):
-        # Tests that only touch their own runs share one database per module (faster).
-        return request.getfixturevalue("pg_module_url")
-    return request.getfixturevalue("pg_server").new_database("c")
+    # A fresh wfctl schema per test in the module's database: as isolated as a new database
+    # for the world (every table is in the schema), at a fraction of the cost.
+    server = request.getfixturevalue("pg_server")
+    return server.new_schema(request.getfixturevalue("pg_module_url"), "c")
 
 
 @pytest.fixture

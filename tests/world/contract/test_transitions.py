@@ -21,8 +21,6 @@ from worlds.local.ids import ULIDS, encode_ulid, now_ms
 
 from ..conftest import new_run
 
-SHARED_DATABASE = True  # every test here works on runs of its own (Postgres: one DB per module)
-
 STEP = {"stepName": "step//./workflows//add", "input": b"devl[1]"}
 FAR = "2099-01-01T00:00:00.000Z"
 
