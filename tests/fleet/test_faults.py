@@ -173,8 +173,11 @@ def test_database_restart_mid_run(pg_server, pg_url, tmp_path):
     assert _outputs(pg_url, ids) == [5] * len(ids)
     check_logs(pg_url, ids)
     assert_one_driver_at_a_time(lease_intervals(pg_url, ids))
+    def outage_lines(text: str) -> int:  # the world's retry or the worker's own back-off
+        return sum(("unreachable" in ln or "unavailable" in ln) for ln in text.splitlines())
+
     for log in logs:
         text = log.read_text()
         assert "Traceback" not in text, text
-        assert text.count("unreachable") <= 1, text
-    assert sum(log.read_text().count("unreachable") for log in logs) >= 1, "nobody noticed?"
+        assert outage_lines(text) <= 1, text  # said once per worker, not per connection/write
+    assert sum(outage_lines(log.read_text()) for log in logs) >= 1, "nobody noticed?"

@@ -218,7 +218,7 @@ class PgRunQueue:
     # -- LISTEN ---------------------------------------------------------------------------
 
     def _conninfo(self) -> str:
-        return getattr(self.pool, "conninfo", None) or self.world.url
+        return self.world.url  # without wfctl's own URL parameters
 
     def _listen(self) -> None:
         """One autocommit connection LISTENing on the schema's channel; reconnects with
@@ -226,7 +226,9 @@ class PgRunQueue:
         failures = 0
         while not self._stop.is_set():
             try:
-                with psycopg.connect(self._conninfo(), autocommit=True) as conn:
+                url = self._conninfo()
+                extra = {} if "connect_timeout" in url else {"connect_timeout": 5}
+                with psycopg.connect(url, autocommit=True, **extra) as conn:
                     conn.execute(f'LISTEN "{channel(self.schema)}"')
                     if failures and self._wake is not None:
                         self._wake.set()  # back after an outage: look at the queue now
