@@ -383,12 +383,18 @@ class _Invocation:
         )
         inflight: dict[str, Future[StepOutcome]] = {}
         try:
+            stopped = True
             self._loop(run, runtime, executor, pool, inflight)
+            stopped = False
         finally:
             for fut in inflight.values():
-                # A step already running finishes and records its outcome; its own error (e.g.
-                # a fenced write after a lease takeover) must not mask why the loop stopped.
-                fut.exception()
+                # A step already running finishes and records its outcome. When the loop itself
+                # failed (e.g. a fenced write after a lease takeover), a step's error must not
+                # mask why it stopped.
+                if stopped:
+                    fut.exception()
+                else:
+                    fut.result()
             pool.shutdown(wait=True)
             runtime.close()
             self.notes.extend(runtime.notes)
