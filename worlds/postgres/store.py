@@ -422,6 +422,11 @@ class PostgresWorld(World):
                     token = work.hook_tokens.get(corr)
                     if token is not None:
                         released.append((token, corr))
+                        # free again for a later item of this batch
+                        if claims.get(token) == (run_id, corr):
+                            del claims[token]
+                        if claimed.get(token) == corr:
+                            del claimed[token]
                 lines.append(line)
                 # The terminal flag feeds the one-terminal-event index: every terminal run event
                 # carries it except a repeated run_cancelled (allowed by the rules).
@@ -436,9 +441,9 @@ class PostgresWorld(World):
 
             # Round trip 2: events, entity rows, token claims, commit.
             try:
-                with conn.pipeline():
+                with conn.pipeline():  # one round trip: writes and COMMIT together
                     self._write(conn, run_id, exists, seq, lines, work, claimed, released)
-                conn.commit()
+                    conn.commit()
             except psycopg.OperationalError as exc:
                 raise _CommitUnknown(results, lines[0]["eventId"]) from exc
             except pgerrors.UniqueViolation as exc:
@@ -525,10 +530,10 @@ class PostgresWorld(World):
                 doc, blobs = codec.dump(step)
                 created = ms_from_iso(step.get("createdAt")) or 0
                 conn.execute(q.upsert_step, (run_id, step_id, created, doc, blobs))
+        for token, hook_id in released:  # releases first: a later item may re-claim
+            conn.execute(q.release_token, (token, run_id, hook_id))
         for token, hook_id in claimed.items():
             conn.execute(q.claim_token, (token, run_id, hook_id))
-        for token, hook_id in released:
-            conn.execute(q.release_token, (token, run_id, hook_id))
         for hook_id in hooks:
             hook = work.hooks.get(hook_id)
             if hook is None:

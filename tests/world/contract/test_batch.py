@@ -118,3 +118,29 @@ def test_empty_batch_and_idempotent_start(world):
     )
     assert results[0].event["eventType"] == "run_started"
     assert results[1].event is None and results[1].run["status"] == "running"
+
+
+def test_a_token_released_in_a_batch_can_be_taken_in_the_same_batch(world):
+    run_id = new_run(world)
+    world.create_event(run_id, "hook_created", correlation_id="h1", event_data={"token": "T"})
+    results = world.create_events(
+        run_id,
+        [
+            ("hook_disposed", "h1", None),
+            ("hook_created", "h2", {"token": "T"}),
+            ("hook_created", "h3", {"token": "U"}),
+            ("hook_disposed", "h3", None),
+            ("hook_created", "h4", {"token": "U"}),
+        ],
+    )
+    kinds = [r.event["eventType"] for r in results]
+    assert kinds == [
+        "hook_disposed",
+        "hook_created",
+        "hook_created",
+        "hook_disposed",
+        "hook_created",
+    ]
+    assert world.get_hook_by_token("T")["hookId"] == "h2"
+    assert world.get_hook_by_token("U")["hookId"] == "h4"
+    assert sorted(h["hookId"] for h in world.list_hooks(run_id=run_id).data) == ["h2", "h4"]
