@@ -41,7 +41,10 @@ class LocalDiscovery:
 
     def claim(self, limit: int) -> list[Claim]:
         now_mono = time.monotonic()
-        if not self.pending and now_mono >= self.next_scan:
+        # Under --until-idle (rescan 0) look again only once every drive came back, not on
+        # every completion (a scan reads every active run).
+        scan_due = now_mono >= self.next_scan and (self.rescan > 0 or not self.handed)
+        if not self.pending and scan_due:
             self.pending = self._scan()
             self.next_scan = now_mono + self.rescan
         elif not self.pending:
