@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-from wfctl.cli import render
+from wfctl.cli import authoring, render
 from wfctl.cli.context import (
     EXIT_FAILED,
     CliState,
@@ -22,6 +22,7 @@ from wfctl.cli.context import (
     resolve_data_dir,
     resolve_target,
     setup_logging,
+    state,
 )
 from wfctl.cli.db import db_app
 from wfctl.cli.jsonout import decode_field, entity_json, error_json
@@ -166,6 +167,13 @@ def start(
     run_id: Annotated[
         str | None, typer.Option("--run-id", help="Use this run id (wrun_<ULID>).")
     ] = None,
+    check: Annotated[
+        bool,
+        typer.Option(
+            "--check/--no-check",
+            help="Refuse an app whose workflows use a step steps.py lacks (default), as `wfctl check`.",
+        ),
+    ] = True,
     json_out: JsonOpt = False,
 ) -> None:
     """Create a run and drive it in this process."""
@@ -183,6 +191,7 @@ def start(
         if timeout is not None and timeout < 0:
             raise UsageError("--timeout must be a non-negative number of seconds")
         engine = _engine(st, app_dir)
+        engine.check_steps = check
         res = engine.start(
             workflow, values, runtime=runtime, run_id=run_id, wait=wait, timeout=timeout
         )
@@ -551,3 +560,56 @@ def worker(
         st.out.print(
             f"worker idle: drove {total.driven} run invocation(s), wrote {total.events} event(s)"
         )
+
+
+# ---------------------------------------------------------------------------- serve
+
+
+@app.command()
+def serve(
+    ctx: typer.Context,
+    host: Annotated[str, typer.Option("--host", help="Address to bind.")] = "127.0.0.1",
+    port: Annotated[
+        int, typer.Option("--port", min=0, max=65535, help="0 = any free port.")
+    ] = 3000,
+    concurrency: Annotated[
+        int, typer.Option("--concurrency", min=1, help="Runs driven at once.")
+    ] = 4,
+    public_url: Annotated[
+        str | None,
+        typer.Option("--public-url", help="Base URL of webhook URLs (default: the bound address)."),
+    ] = None,
+    api_token: Annotated[
+        str | None,
+        typer.Option(
+            "--api-token",
+            help="Require 'Authorization: Bearer TOKEN' on /api/* (env WFCTL_API_TOKEN); needed off loopback.",
+        ),
+    ] = None,
+    check: Annotated[
+        bool,
+        typer.Option(
+            "--check/--no-check",
+            help="Refuse runs of an app whose useStep names are not all registered (default).",
+        ),
+    ] = True,
+    app_dir: AppOpt = None,
+) -> None:
+    """Serve the HTTP API and webhooks, and drive runs (worker loop) in this process."""
+    from wfctl.server.run import serve as run_server
+
+    st = state(ctx)
+    with guarded(st):
+        run_server(
+            app_dir=app_dir,
+            world=open_store(st),
+            host=host,
+            port=port,
+            concurrency=concurrency,
+            public_url=public_url,
+            api_token=api_token,
+            check_steps=check,
+        )
+
+
+authoring.register(app)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 import time
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -25,8 +26,10 @@ from ulid import ULID
 
 from wfctl import __version__
 from wfctl.engine.app import App, short_name, workflow_id
+from wfctl.engine.check import require_valid
 from wfctl.engine.executor import StepExecutor, StepOutcome, plain_error_text
 from wfctl.errors import AppError, NotFoundError, UsageError
+from wfctl.hookpolicy import check_hook_payload, run_hook_context, vm_hook_context
 from wfctl.runtime.base import Runtime, choose_runtime, runtime_of_run
 from wfctl.runtime.events import EventFeed, iso_to_ms
 from wfctl.runtime.machine import VMState, template_for
@@ -136,6 +139,9 @@ class Engine:
         self.app = app
         self.concurrency = concurrency or step_concurrency()
         self.master_key = crypto.master_key_from_env()
+        # `start` refuses an app whose workflows use a step steps.py does not register.
+        self.check_steps = True
+        self.stopping = threading.Event()  # shutdown: invocations record what runs, then leave
         if app is not None:
             # Configuration and code errors surface before anything is written.
             choose_runtime(None)
@@ -184,6 +190,8 @@ class Engine:
         app = self._require_app()
         export = short_name(workflow)
         runtime_name = choose_runtime(runtime)
+        if self.check_steps:
+            require_valid(app)  # a misspelled useStep name fails here, before a run exists
         known = self.workflows()
         if export not in known:
             raise AppError(
@@ -204,6 +212,7 @@ class Engine:
                     "workflowCoreVersion": f"wfctl/{__version__}",
                     "features": {"encryption": key is not None},
                     "workflowRuntime": runtime_name,
+                    **run_hook_context(self),
                 },
             },
         )
@@ -250,6 +259,7 @@ class Engine:
         key = self.check_key(run)
         if drive:
             runtime_of_run(run)  # validate before recording anything
+        check_hook_payload(hook, value, key)  # typed hooks: refuse a bad payload before writing
         data = payload.encode(value, key=key, context="hook payload")
         try:
             self.world.create_event(
@@ -303,6 +313,7 @@ def workflow_context(run: dict[str, Any], key: bytes | None) -> dict[str, Any]:
         "startedAt": iso_to_ms(run.get("startedAt") or run["createdAt"]),
         "input": payload.unwrap_text(run["input"], key),
         "encryption": key is not None,
+        **vm_hook_context(run),
     }
 
 
@@ -472,6 +483,9 @@ class _Invocation:
                 )
                 return
 
+            if self.engine.stopping.is_set():  # shutting down: start nothing new, stay resumable
+                runtime.save()
+                return
             retry_at = self._schedule(run, pending, executor, pool, inflight)
             if inflight:
                 timeout = self._until(self._next_due(retry_at))
@@ -505,7 +519,8 @@ class _Invocation:
         """Sleep in short slices, returning early when another process appends to the log."""
         before = len(self.state.events)
         while (remaining := due_ms / 1000 - time.time()) > 0:
-            time.sleep(min(remaining, 1.0))
+            if self.engine.stopping.wait(min(remaining, 1.0)):
+                return
             self.refresh()
             if len(self.state.events) != before:
                 return
@@ -539,7 +554,7 @@ class _Invocation:
             if p["type"] != "hook":
                 continue
             if not p.get("hasCreatedEvent"):
-                data: dict[str, Any] = {"token": p["token"], "isWebhook": False}
+                data: dict[str, Any] = {"token": p["token"], "isWebhook": bool(p.get("isWebhook"))}
                 if p.get("metadata") is not None:
                     data["metadata"] = payload.wrap_text(p["metadata"], self.key)
                 ev = self.write("hook_created", p["correlationId"], data)

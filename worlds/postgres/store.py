@@ -145,6 +145,8 @@ class PostgresWorld(World):
         self._run_locks: dict[str, threading.Lock] = {}
         self._held: dict[str, tuple[str, int]] = {}  # run_id -> (owner, epoch) of our leases
         self._keepers: dict[str, Any] = {}  # run_id -> LeaseKeeper (renews the row)
+        self._outage = False  # a connection failure was logged and no success seen since
+        self._outage_lock = threading.Lock()
         self._owner_prefix = f"{socket.gethostname()}:{os.getpid()}"
         # Fail fast with the real reason (the pool would only say "timeout").
         with self._connect() as conn:
@@ -211,27 +213,37 @@ class PostgresWorld(World):
             yield conn
 
     def _retrying(self, fn: Any, what: str) -> Any:
-        """``fn()``, retried with backoff while the server is unreachable (logged once)."""
-        failed = None
+        """``fn()``, retried with backoff while the server is unreachable.
+
+        An outage is logged once per World instance (not per call: a worker has several
+        drives in flight), and so is the recovery.
+        """
+        failed: BaseException | None = None
         for delay in (*_BACKOFF_S, None):
             try:
                 result = fn()
             except _TRANSIENT as exc:
-                if failed is None:
+                failed = exc
+                with self._outage_lock:
+                    first, self._outage = not self._outage, True
+                if first:
                     log.warning(
                         "PostgreSQL world %s unavailable during %s (%s); reconnecting",
                         self.target,
                         what,
                         _first_line(exc),
                     )
-                failed = exc
                 if delay is None:
                     break
                 time.sleep(delay)
                 continue
-            if failed is not None:
-                log.warning("PostgreSQL world %s reachable again", self.target)
+            if failed is not None or self._outage:
+                with self._outage_lock:
+                    was, self._outage = self._outage, False
+                if was:
+                    log.warning("PostgreSQL world %s reachable again", self.target)
             return result
+        assert failed is not None
         raise StoreUnavailableError(
             f"Lost the PostgreSQL world {self.target}: {_first_line(failed)}."
         ) from failed
@@ -790,10 +802,11 @@ class PostgresWorld(World):
             if self._held.get(run_id) == (owner, epoch):
                 del self._held[run_id]
                 self._keepers.pop(run_id, None)
-            try:
-                self._write_simple(self._sql.release_lease, (run_id, owner, epoch))
-            except StoreUnavailableError:
-                log.warning("Could not release the lease of run %s; it expires by itself", run_id)
+            try:  # one attempt, never raises: an unreleased row simply expires after the TTL
+                with self.pool.connection(timeout=2) as conn:
+                    conn.execute(self._sql.release_lease, (run_id, owner, epoch))
+            except (psycopg.Error, PoolTimeout) as exc:
+                log.debug("Could not release the lease of run %s (%s); it expires", run_id, exc)
 
     def _acquire(self, run_id: str, owner: str) -> int | None:
         rows = self._write_simple(self._sql.acquire_lease, (run_id, owner, self.lease_ttl))

@@ -168,3 +168,44 @@ def test_lease_excludes_threads(world):
     t.join()
     with world.lease(run_id, wait=None):
         pass
+
+
+def test_threads_share_one_world_instance(world):
+    """One World used by many threads (the engine's step executor): same-run writes serialize,
+    duplicates are refused once each, other runs proceed in parallel."""
+    runs = [new_run(world) for _ in range(3)]
+    outcomes = collections.Counter()
+    lock = threading.Lock()
+
+    def worker(seed: int) -> None:
+        for i in range(IDS):
+            run_id = runs[(i + seed) % len(runs)]
+            try:
+                world.create_events(
+                    run_id,
+                    [
+                        ("step_created", f"step_{i}", {"stepName": "s", "input": b""}),
+                        ("step_started", f"step_{i}", None),
+                    ],
+                )
+                key = "ok"
+            except EntityConflictError:  # step_started of a step another thread started
+                key = "conflict"
+            with lock:
+                outcomes[key] += 1
+
+    threads = [threading.Thread(target=worker, args=(0,)) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    # every run got each of its steps created exactly once and started at least once
+    for run_id in runs:
+        events = world.list_events(run_id).data
+        created = collections.Counter(
+            e["correlationId"] for e in events if e["eventType"] == "step_created"
+        )
+        assert set(created.values()) == {1}
+        ids = [e["eventId"] for e in events]
+        assert ids == sorted(ids) and len(set(ids)) == len(ids)
+    assert sum(len(world.list_steps(r, limit=100).data) for r in runs) == IDS
