@@ -173,6 +173,7 @@ def test_database_restart_mid_run(pg_server, pg_url, tmp_path):
     assert _outputs(pg_url, ids) == [5] * len(ids)
     check_logs(pg_url, ids)
     assert_one_driver_at_a_time(lease_intervals(pg_url, ids))
+
     def outage_lines(text: str) -> int:  # the world's retry or the worker's own back-off
         return sum(("unreachable" in ln or "unavailable" in ln) for ln in text.splitlines())
 
