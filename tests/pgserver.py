@@ -252,12 +252,53 @@ class PgServer:
             world.close()
 
 
+_WATCHDOG = """
+import os, shutil, subprocess, sys, time
+parent, pg_ctl, data, root, user = int(sys.argv[1]), *sys.argv[2:6]
+while True:
+    try:
+        os.kill(parent, 0)
+    except ProcessLookupError:
+        break
+    except PermissionError:
+        pass
+    time.sleep(1)
+if os.path.exists(data):
+    kw = {"user": user} if user else {}
+    subprocess.run([pg_ctl, "-D", data, "-m", "immediate", "stop"], capture_output=True, **kw)
+shutil.rmtree(root, ignore_errors=True)
+"""
+
+
+def _watch(server: PgServer) -> None:
+    """Stop the cluster when this process dies without its teardown (killed test run)."""
+    import sys
+
+    subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            _WATCHDOG,
+            str(os.getpid()),
+            str(server.bin_dir / "pg_ctl"),
+            str(server.data),
+            str(server.root),
+            server.user or "",
+        ],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+
+
 def start_server() -> PgServer:
     bin_dir, source = find_bin_dir()
     server = PgServer(bin_dir, source)
     try:
         server.init()
         server.start()
+        _watch(server)
         deadline = time.monotonic() + 30
         while True:
             try:

@@ -143,6 +143,11 @@ class World(abc.ABC):
         set; the others are written. Any other error aborts the whole batch (nothing written).
         """
 
+    def lease_lost(self, run_id: str) -> bool:
+        """Whether this world's lease of ``run_id`` was found taken over by its heartbeat (the
+        next write would be fenced). Worlds whose leases cannot be lost say False."""
+        return False
+
     def event_cursor(self, event: dict) -> str:
         """The opaque cursor naming ``event`` (an event this world returned)."""
         from .rules import cursor_of

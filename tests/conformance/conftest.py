@@ -8,6 +8,7 @@ subprocess at the same store.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -40,14 +41,15 @@ def world_env(world_kind: str, data_dir: Path, request: pytest.FixtureRequest) -
 
 
 @pytest.fixture
-def engine(make_engine, world_kind: str, request: pytest.FixtureRequest) -> Engine:
+def engine(make_engine, world_kind: str, request: pytest.FixtureRequest) -> Iterator[Engine]:
     """An engine over a fresh store of ``world_kind``, running the e2e fixture app."""
     if world_kind == "local":
         engine = make_engine("e2e")
         # The catalogue's fixture app uses unregistered steps on purpose (#49, #50): the
         # runtime behaviour is what these tests check, not `wfctl check`.
         engine.check_steps = False
-        return engine
+        yield engine
+        return
     runtime = request.getfixturevalue("runtime") if "runtime" in request.fixturenames else None
     if runtime == "replay" and Path(request.node.fspath).name not in REPLAY_ON_POSTGRES:
         pytest.skip("replay x postgres: covered by snapshot x postgres (docs/CONFORMANCE.md)")

@@ -808,6 +808,10 @@ class PostgresWorld(World):
             except (psycopg.Error, PoolTimeout) as exc:
                 log.debug("Could not release the lease of run %s (%s); it expires", run_id, exc)
 
+    def lease_lost(self, run_id: str) -> bool:
+        keeper = self._keepers.get(run_id)
+        return bool(keeper is not None and keeper.lost)
+
     def _acquire(self, run_id: str, owner: str) -> int | None:
         rows = self._write_simple(self._sql.acquire_lease, (run_id, owner, self.lease_ttl))
         return int(rows[0][0]) if rows else None
