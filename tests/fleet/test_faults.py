@@ -182,3 +182,32 @@ def test_database_restart_mid_run(pg_server, pg_url, tmp_path):
         assert "Traceback" not in text, text
         assert outage_lines(text) <= 1, text  # said once per worker, not per connection/write
     assert sum(outage_lines(log.read_text()) for log in logs) >= 1, "nobody noticed?"
+
+
+def test_sigterm_hands_runs_over_without_waiting_for_the_ttl(pg_url, tmp_path):
+    """A worker stopped with SIGTERM releases its leases and re-queues its runs: another worker
+    continues them at once, although the lease TTL (30 s) has not passed."""
+    env = {"WFCTL_LEASE_TTL": "30"}
+    ids = _start(pg_url, "slow", [[8, 250]] * 3)
+    a = spawn_worker(pg_url, "--concurrency", "4", env=env, log=tmp_path / "a.log")
+    b = None
+    try:
+        wait_until(lambda: _held_by(pg_url, a.pid) == set(ids), 60, "worker A to hold every run")
+        wait_until(lambda: all(_steps_done(pg_url, r) >= 1 for r in ids), 60, "progress under A")
+        a.terminate()
+        assert a.wait(15) == 0, (tmp_path / "a.log").read_text()
+        assert not _held_by(pg_url, a.pid), "A left leases behind"
+        b = spawn_worker(pg_url, "--concurrency", "4", env=env, log=tmp_path / "b.log")
+        t0 = time.monotonic()
+        wait_until(lambda: _all_done(pg_url, ids), 25, "worker B to finish every run")
+        assert time.monotonic() - t0 < 25  # well before A's leases would have expired
+    finally:
+        stop(a)
+        if b is not None:
+            stop(b)
+    assert _outputs(pg_url, ids) == [8] * len(ids)
+    check_logs(pg_url, ids)
+    intervals = lease_intervals(pg_url, ids)
+    assert_one_driver_at_a_time(intervals)
+    assert all(lv[4] for ls in intervals.values() for lv in ls), "a lease was not released"
+    assert "Traceback" not in (tmp_path / "a.log").read_text()

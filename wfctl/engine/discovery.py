@@ -76,7 +76,7 @@ class LocalDiscovery:
             self.seen[run_id] = _Seen(self._last_event(run_id), due, attempts)
         else:
             # busy / lost: another process drives it; look again at the next scan, when it
-            # may have finished or died (its flock is gone then).
+            # may have finished or died (its flock is gone then). stopped: we are leaving.
             self.seen.pop(run_id, None)
 
     def wait(self, wake: threading.Event, timeout: float | None) -> None:

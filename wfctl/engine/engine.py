@@ -521,6 +521,8 @@ class _Invocation:
         while (remaining := due_ms / 1000 - time.time()) > 0:
             if self.engine.stopping.wait(min(remaining, 1.0)):
                 return
+            if self.world.lease_lost(self.run_id):  # taken over while we slept: stop now
+                raise LeaseLostError(f"The lease of run {self.run_id} was taken over.")
             self.refresh()
             if len(self.state.events) != before:
                 return

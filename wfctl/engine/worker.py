@@ -42,7 +42,8 @@ class Claim:
 class Outcome:
     """How one drive of a claimed run ended, for the source's ack."""
 
-    # "driven" | "busy" (lease held elsewhere) | "lost" (fenced) | "error" | "outage" (store away)
+    # "driven" | "stopped" (left early: the worker is shutting down) | "busy" (lease held
+    # elsewhere) | "lost" (fenced) | "error" | "outage" (the store went away)
     kind: str
     result: RunResult | None = None
     error: str | None = None
@@ -132,6 +133,8 @@ def drive_claim(engine: Engine, claim: Claim, grace: float) -> Outcome:
     lease = res.stats.get("lease")
     if lease in ("busy", "lost"):
         return Outcome(lease, result=res)
+    if engine.stopping.is_set() and res.status not in TERMINAL:
+        return Outcome("stopped", result=res)  # left early for a shutdown: still runnable
     return Outcome("driven", result=res)
 
 
@@ -157,7 +160,7 @@ def run_worker(
     inflight: dict[Future[Outcome], Claim] = {}
     failing: dict[str, str] = {}  # run id -> why its last drive failed (until it succeeds)
     pool = ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="wfctl-drive")
-    restore = _stop_on_sigterm(stop, wake)
+    restore = _stop_on_sigterm(engine, stop, wake)
     try:
         while not stop.is_set():
             wake.clear()
@@ -208,13 +211,17 @@ def run_worker(
         restore()
 
 
-def _stop_on_sigterm(stop: threading.Event, wake: threading.Event) -> Callable[[], None]:
+def _stop_on_sigterm(
+    engine: Engine, stop: threading.Event, wake: threading.Event
+) -> Callable[[], None]:
     """SIGTERM (a service manager stopping the worker) ends the loop gracefully: no new claims,
-    the drives in flight finish, their leases are released instead of waiting out the TTL."""
+    the drives in flight record the steps already running and leave (``engine.stopping``),
+    their leases are released instead of waiting out the TTL, their runs stay runnable."""
     if threading.current_thread() is not threading.main_thread():
         return lambda: None
 
     def handler(_signum: int, _frame: Any) -> None:
+        engine.stopping.set()
         stop.set()
         wake.set()
 
@@ -226,7 +233,7 @@ def _account(p: WorkerPass, outcome: Outcome) -> None:
     if outcome.kind == "error":
         p.errors.append(outcome.error or "unknown error")
         return
-    if outcome.kind != "driven" or outcome.result is None:
+    if outcome.kind not in ("driven", "stopped") or outcome.result is None:
         return
     p.driven += 1
     p.events += int(outcome.result.stats.get("eventsWritten", 0))

@@ -157,6 +157,9 @@ class PgRunQueue:
                 else:
                     due_sql, args = "to_timestamp(%s / 1000.0)", (due_ms,)
                 attempts = "0"
+            elif outcome.kind == "stopped":
+                # This worker is shutting down mid-run: hand the run to the others right away.
+                due_sql, args, attempts = "now()", (), "0"
             elif outcome.kind == "busy":
                 # Held elsewhere: look again when that lease would expire (its holder renews
                 # it while alive; a non-worker holder may release sooner, so cap the wait).
