@@ -138,6 +138,26 @@ def drive_claim(engine: Engine, claim: Claim, grace: float) -> Outcome:
     return Outcome("driven", result=res)
 
 
+def run_pass(engine: Engine, *, concurrency: int = 4, grace: float = 5.0) -> WorkerPass:
+    """One pass for a caller with its own loop (``wfctl serve``'s background worker): drive what
+    is runnable now, ack, return. The work source lives on the engine across passes, so a run
+    waiting on a hook is not driven again on every pass."""
+    source = getattr(engine, "_work_source", None)
+    if source is None:
+        source = work_source_for(engine)
+        engine._work_source = source  # type: ignore[attr-defined]
+    p = WorkerPass()
+    with ThreadPoolExecutor(
+        max_workers=max(1, concurrency), thread_name_prefix="wfctl-drive"
+    ) as pool:
+        while claims := source.claim(max(1, concurrency)):
+            outcomes = list(pool.map(lambda c: drive_claim(engine, c, grace), claims))
+            for claim, outcome in zip(claims, outcomes, strict=True):
+                _account(p, outcome)
+                source.ack(claim, outcome)
+    return p
+
+
 def run_worker(
     engine: Engine,
     *,
