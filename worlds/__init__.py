@@ -53,8 +53,13 @@ def open_world(target: str | Path | None = None) -> World:
     if target is None:
         target = default_target()
     if is_postgres_target(target):
-        from .postgres import PostgresWorld
-
+        try:
+            from .postgres import PostgresWorld
+        except ImportError as exc:  # psycopg is the optional extra `wfctl[postgres]`
+            raise StoreUnavailableError(
+                f"The PostgreSQL world needs psycopg ({exc.name} is missing): "
+                "pip install 'wfctl[postgres]'."
+            ) from None
         return PostgresWorld(str(target))
     from .local import LocalWorld
 

@@ -20,7 +20,10 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from wfctl.engine.engine import Engine, RunResult
+from wfctl.engine.executor import safe_str
+from wfctl.engine.guard import fail_run
 from wfctl.errors import WfctlError
+from wfctl.serde.errors import PayloadError
 from worlds.errors import StoreUnavailableError, WorldError
 
 log = logging.getLogger("wfctl.worker")
@@ -116,26 +119,43 @@ def is_outage(exc: BaseException) -> bool:
 
 
 def drive_claim(engine: Engine, claim: Claim, grace: float) -> Outcome:
-    """Drive one claimed run. One run that cannot be driven (its data needs another key, a
-    bug in its code path, the store went away) must not stop the others."""
+    """Drive one claimed run; never raises for a single run (one that cannot be driven must not
+    stop the others). Policy as :mod:`wfctl.engine.guard`: an expected, possibly transient
+    problem leaves the run as it is and is retried after a back-off; a defect reached through
+    this run fails it with ``RUNTIME_ERROR``. The store going away is neither: it is an outage."""
     run_id = claim.run_id
     try:
         res = engine.drive(run_id, wait=True, timeout=grace, lease_wait=0)
-    except Exception as exc:  # noqa: BLE001 - a poison run is reported, the worker goes on
+    except BaseException as exc:  # noqa: BLE001 - see the docstring
+        if isinstance(exc, KeyboardInterrupt) and threading.current_thread() is (
+            threading.main_thread()
+        ):
+            raise
         if is_outage(exc):
-            # The store went away mid-drive: not this run's fault. Its claim comes due again.
-            return Outcome("outage", error=str(exc))
-        if not isinstance(exc, (WfctlError, WorldError)):
-            log.debug("driving %s failed", run_id, exc_info=True)
-            return Outcome("error", error=f"run {run_id}: {type(exc).__name__}: {exc}")
-        message = str(exc)
-        return Outcome("error", error=message if run_id in message else f"run {run_id}: {message}")
+            return Outcome("outage", error=safe_str(exc))
+        if isinstance(exc, (WfctlError, WorldError, PayloadError, OSError)):
+            return Outcome("error", error=_message(run_id, safe_str(exc)))
+        log.exception("driving run %s failed", run_id)
+        text = f"wfctl could not drive this run: {type(exc).__name__}: {safe_str(exc)}"
+        try:
+            run = fail_run(engine, run_id, text)
+        except BaseException as again:  # noqa: BLE001
+            text = f"{text} (and recording the failure failed: {again!r})"
+            return Outcome("error", error=_message(run_id, text))
+        if run is None:  # its lease is busy: another process drives it
+            return Outcome("busy", error=_message(run_id, text))
+        # Failed on purpose: finished (acked as such), and told on stderr.
+        return Outcome("driven", result=RunResult(run), error=_message(run_id, f"failed: {text}"))
     lease = res.stats.get("lease")
     if lease in ("busy", "lost"):
         return Outcome(lease, result=res)
     if engine.stopping.is_set() and res.status not in TERMINAL:
         return Outcome("stopped", result=res)  # left early for a shutdown: still runnable
     return Outcome("driven", result=res)
+
+
+def _message(run_id: str, text: str) -> str:
+    return text if run_id in text else f"run {run_id}: {text}"
 
 
 def run_pass(engine: Engine, *, concurrency: int = 4, grace: float = 5.0) -> WorkerPass:
@@ -255,6 +275,8 @@ def _account(p: WorkerPass, outcome: Outcome) -> None:
         return
     if outcome.kind not in ("driven", "stopped") or outcome.result is None:
         return
+    if outcome.error:  # a run the worker had to fail
+        p.errors.append(outcome.error)
     p.driven += 1
     p.events += int(outcome.result.stats.get("eventsWritten", 0))
     p.finished += outcome.terminal

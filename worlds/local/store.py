@@ -59,6 +59,7 @@ from .listing import scan_json
 from .locks import KeyedThreadLocks, flocked, try_flock
 from .projection import Projector
 from .reads import ReadsMixin
+from .repair import SelfHealingMixin
 from .tokens import TokenClaims
 
 log = logging.getLogger("worlds.local")
@@ -69,7 +70,7 @@ _ROLL_FORWARD_MAX = 4096
 _LEASE_EPOCHS = itertools.count(1)
 
 
-class LocalWorld(ReadsMixin, World):
+class LocalWorld(SelfHealingMixin, ReadsMixin, World):
     """World on a local directory, readable by the DevKit CLI (see module docstring)."""
 
     def __init__(self, data_dir: str | Path) -> None:
@@ -117,6 +118,7 @@ class LocalWorld(ReadsMixin, World):
     def _commit(self, run_id: str, items: list) -> list[EventResult]:
         """Validate ``items`` in order and append them with one durable journal write."""
         require_safe(run_id, "run id")
+        self._verify_journal(run_id)  # repair.py: never append to a cut journal
         requests = []
         for kind, corr, event_data in items:
             if corr is not None:

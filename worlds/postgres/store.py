@@ -1,7 +1,7 @@
 """PostgresWorld: the World interface on PostgreSQL (psycopg 3, one transaction per batch).
 
-Write path (:meth:`PostgresWorld.create_events`), one READ COMMITTED transaction in two round
-trips (each a psycopg pipeline):
+Write path (:meth:`PostgresWorld.create_events`), one READ COMMITTED transaction in three round
+trips (two psycopg pipelines, then COMMIT):
 
 1. ``SELECT ... FROM runs WHERE run_id = $1 FOR UPDATE`` serializes the run's writers; in the same
    pipeline: the run's events this process has not folded yet (``seq > cached``), the database
@@ -10,10 +10,10 @@ trips (each a psycopg pipeline):
 2. Validate every item with :mod:`worlds.rules` against the run's folded state (the same fold and
    checks the local world uses, so both worlds accept and reject exactly the same events), stamp
    ``seq`` / ``createdAt`` (database clock, ``max(now, last)``) / ``eventId`` (ULID above the
-   last), then insert the events, upsert the entity rows, claim or release hook tokens, COMMIT.
+   last), then insert the events, upsert the entity rows, claim or release hook tokens; COMMIT.
 
 The fold is cached per run in this World (like the local world's journal cache) and caught up
-from ``seq`` in step 1, so a run driven by one process costs two round trips per batch. Partial
+from ``seq`` in step 1, so a run driven by one process never re-reads its log. Partial
 unique indexes on ``events`` make a duplicate ``step_created``/``wait_created``/``hook_created``,
 a second terminal step event, ``wait_completed``/``hook_disposed`` or a second terminal run
 event impossible even for a writer that skipped validation; such a violation surfaces as
@@ -453,9 +453,12 @@ class PostgresWorld(World):
 
             # Round trip 2: events, entity rows, token claims, commit.
             try:
-                with conn.pipeline():  # one round trip: writes and COMMIT together
+                # COMMIT after the pipeline, not inside it: with a large payload (1 MiB) a
+                # COMMIT queued in the pipeline hung psycopg 3.3 in commit() (seen in the
+                # conformance suite), at the price of one more round trip.
+                with conn.pipeline():
                     self._write(conn, run_id, exists, seq, lines, work, claimed, released)
-                    conn.commit()
+                conn.commit()
             except psycopg.OperationalError as exc:
                 raise _CommitUnknown(results, lines[0]["eventId"]) from exc
             except pgerrors.UniqueViolation as exc:
