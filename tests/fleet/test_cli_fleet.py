@@ -13,12 +13,13 @@ from fleet_support import FLEET_APP
 
 
 def wfctl(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    base = {k: v for k, v in os.environ.items() if k != "WFCTL_ENCRYPTION_KEY"}
     return subprocess.run(
         [sys.executable, "-m", "wfctl.cli", *args],
         capture_output=True,
         text=True,
         timeout=120,
-        env={**os.environ, **(env or {})},
+        env={**base, **(env or {})},
     )
 
 
@@ -78,9 +79,7 @@ def test_a_run_that_cannot_be_driven_does_not_stop_the_worker(pg_url):
     plain = json.loads(
         wfctl("--world", pg_url, "start", "mix", "1", "--no-wait", *app, "--json").stdout
     )["runId"]
-    proc = wfctl(
-        "--world", pg_url, "worker", "--until-idle", *app, env={"WFCTL_ENCRYPTION_KEY": ""}
-    )
+    proc = wfctl("--world", pg_url, "worker", "--until-idle", *app)  # no key here
     assert proc.returncode == 1, proc.stderr
     assert locked in proc.stderr and "Traceback" not in proc.stderr, proc.stderr
     run = json.loads(wfctl("--world", pg_url, "inspect", "run", plain, "--json").stdout)
