@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from wfctl.cli import authoring, render
+from wfctl.cli import authoring, context, fastparams, lazy_module, streams_cmd, view
 from wfctl.cli.context import (
     EXIT_FAILED,
     CliState,
@@ -26,17 +27,24 @@ from wfctl.cli.context import (
 )
 from wfctl.cli.db import db_app
 from wfctl.cli.jsonout import decode_field, entity_json, error_json
+from wfctl.cli.reader import Reader
 from wfctl.config import validate_env
 from wfctl.engine.app import App, short_name
-from wfctl.engine.engine import Engine, RunResult
 from wfctl.errors import UsageError
 from worlds import all_items
+
+if TYPE_CHECKING:  # the engine module loads the runtimes; commands import it when they run
+    from wfctl.engine.engine import Engine, RunResult
+
+render = lazy_module("wfctl.cli.render")  # rich: loaded by the commands that print tables
+progress = lazy_module("wfctl.cli.progress")  # the live view: rich and the engine
+fastparams.install()  # plain parameters without pydantic (see the module)
 
 app = typer.Typer(
     name="wfctl",
     help="Durable workflows on one machine: JavaScript orchestration, Python steps, a local event store.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,  # --install-completion / --show-completion
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
 )
@@ -52,9 +60,18 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document o
 AppOpt = Annotated[
     Path | None, typer.Option("--app", help="App directory (default: $WFCTL_APP or .).")
 ]
+streams_cmd.register(inspect_app)  # inspect stream / inspect streams
 DecryptOpt = Annotated[
     bool, typer.Option("--decrypt", help="Decrypt payloads with WFCTL_ENCRYPTION_KEY.")
 ]
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from wfctl import __version__
+
+        sys.stdout.write(f"wfctl {__version__}\n")
+        raise typer.Exit(0)
 
 
 @app.callback()
@@ -69,6 +86,17 @@ def main_options(
     ] = None,
     json_out: JsonOpt = False,
     debug: Annotated[bool, typer.Option("--debug", help="Verbose logs and tracebacks.")] = False,
+    app_dir: AppOpt = None,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="Do not show workflow and step log lines.")
+    ] = False,
+    wide: Annotated[bool, typer.Option("--wide", help="Tables: every column, uncut.")] = False,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", is_eager=True, callback=_print_version, help="Print the version."
+        ),
+    ] = False,
     world: Annotated[
         str | None,
         typer.Option(
@@ -79,18 +107,43 @@ def main_options(
     ] = None,
 ) -> None:
     setup_logging(debug)
-    st = CliState(data_dir=Path("."), json=json_out, debug=debug)
+    st = CliState(
+        data_dir=Path("."), json=json_out, debug=debug, quiet=quiet, wide=wide, app_dir=app_dir
+    )
     with guarded(st):
         validate_env()  # one rule for every environment variable (wfctl/config.py)
         st.data_dir = resolve_data_dir(data_dir)
         st.world_target = resolve_target(world, data_dir)
     ctx.obj = st
+    view.configure(tty=sys.stdout.isatty(), wide=wide)
+    context.global_app_dir = app_dir
 
 
-def _engine(st: CliState, app_dir: Path | None, *, need_app: bool = True) -> Engine:
+def _reader(st: CliState) -> Reader:
+    """The world and run keys, for commands that only read (no engine module loaded)."""
+    return Reader(open_store(st))
+
+
+def _engine(
+    st: CliState, app_dir: Path | None, *, need_app: bool = True, live: bool = False
+) -> Engine:
+    from wfctl.engine.engine import Engine
+
     world = open_store(st)
-    application = App.load(resolve_app_dir(app_dir)) if need_app else None
-    return Engine(world, application)
+    application = App.load(resolve_app_dir(app_dir or st.app_dir)) if need_app else None
+    if not live:
+        return Engine(world, application)
+    engine = Engine(world, application, observer=progress.live_observer(st))
+    engine.observer.w.key_for = engine.run_key  # type: ignore[attr-defined]
+    return engine
+
+
+def _interrupted(st: CliState, engine: Engine) -> None:
+    """Ctrl-C while driving: say what state the run is in and how to continue it."""
+    run_id = getattr(engine.observer, "last_run", None)
+    for line in progress.interrupted_message(engine.world, run_id):
+        st.err.print(line, markup=False)
+    raise typer.Exit(130)
 
 
 def _run_summary(engine: Engine, res: RunResult, *, decrypt: bool = True) -> dict[str, Any]:
@@ -113,7 +166,7 @@ def _run_summary(engine: Engine, res: RunResult, *, decrypt: bool = True) -> dic
     return out
 
 
-def _print_run_result(st: CliState, summary: dict[str, Any]) -> None:
+def _print_run_result(st: CliState, summary: dict[str, Any], *, live: bool = False) -> None:
     if st.json:
         emit_json(summary)
         return
@@ -132,10 +185,12 @@ def _print_run_result(st: CliState, summary: dict[str, Any]) -> None:
         con.print(
             f"[red]{err.get('name', 'Error')}: {err.get('message', '')}[/] ({err.get('errorCode', '')})"
         )
-    if summary["status"] == "running":
+    if summary["status"] == "running" and not (live and st.interactive):
         con.print(
             "the run is waiting (on a hook or a timer); `wfctl hook resume` or `wfctl worker` continues it"
         )
+    if summary["status"] == "failed" and live and st.interactive:
+        con.print(f"details and traceback: wfctl inspect run {summary['runId']}")
 
 
 def _exit_for_status(status: str) -> None:
@@ -196,13 +251,17 @@ def start(
             raise UsageError("--input must be a JSON array of arguments")
         if timeout is not None and timeout < 0:
             raise UsageError("--timeout must be a non-negative number of seconds")
-        engine = _engine(st, app_dir)
+        engine = _engine(st, app_dir, live=True)
         engine.check_steps = check
-        res = engine.start(
-            workflow, values, runtime=runtime, run_id=run_id, wait=wait, timeout=timeout
-        )
+        try:
+            with progress.ctrl_c(st.err, engine.world, engine.observer):
+                res = engine.start(
+                    workflow, values, runtime=runtime, run_id=run_id, wait=wait, timeout=timeout
+                )
+        except KeyboardInterrupt:
+            _interrupted(st, engine)
         summary = _run_summary(engine, res)
-    _print_run_result(st, summary)
+    _print_run_result(st, summary, live=True)
     _exit_for_status(summary["status"])
 
 
@@ -236,7 +295,7 @@ def inspect_runs(
             raise UsageError(
                 f"unknown status {status!r} (pending, running, completed, failed, cancelled)"
             )
-        engine = _engine(st, None, need_app=False)
+        engine = _reader(st)
         wf = (
             None
             if workflow is None
@@ -257,12 +316,25 @@ def inspect_runs(
 
 @inspect_app.command("run")
 def inspect_run(
-    ctx: typer.Context, run_id: str, decrypt: DecryptOpt = False, json_out: JsonOpt = False
+    ctx: typer.Context,
+    run_id: str,
+    decrypt: DecryptOpt = False,
+    json_out: JsonOpt = False,
+    follow: Annotated[
+        bool,
+        typer.Option("--follow", "-f", help="Watch the run live until it ends or waits on a hook."),
+    ] = False,
+    until_end: Annotated[
+        bool, typer.Option("--until-end", help="With --follow: keep watching through hook waits.")
+    ] = False,
 ) -> None:
-    """One run: status, input, output or error, timings, steps, event count, snapshot size."""
+    """One run: timeline of steps, sleeps and hooks; input, output or error (with the failing
+    step's traceback); what it waits on. --follow watches it live."""
     st = merge_json(ctx, json_out)
+    if follow:
+        _follow_run(st, run_id, until_end=until_end, decrypt=decrypt)
     with guarded(st):
-        engine = _engine(st, None, need_app=False)
+        engine = _reader(st)
         run = engine.get_run(run_id)
         key = engine.run_key(run_id)
         events = engine.world.list_events(run_id).data
@@ -272,28 +344,85 @@ def inspect_run(
         steps = _all_steps(engine, run_id)
         doc["steps"] = [entity_json(s, key, decrypt=decrypt) for s in steps]
         doc["eventCount"] = len(events)
+        from wfctl.engine.children import children_of
+
+        doc["children"] = children_of(engine.world, run_id)  # runs it started (start())
         snap = engine.world.load_snapshot(run_id)
         doc["snapshotBytes"] = len(snap[0]) if snap else None
     if st.json:
         emit_json(doc)
+        if follow:
+            _exit_for_status(doc["status"])
         return
+    from wfctl.cli.runview import print_run
+
     con = st.out
-    con.print(
-        f"[bold]{doc['runId']}[/]  {short_name(doc['workflowName'])}  {render.status_text(doc['status'])}"
-    )
-    for k in ("createdAt", "startedAt", "completedAt"):
-        if doc.get(k):
-            con.print(f"  {k}: {doc[k]}")
-    con.print(f"  input: {render.compact(doc.get('input'), 200)}")
-    if "output" in doc:
-        con.print(f"  output: {render.compact(doc.get('output'), 200)}")
-    if doc.get("error"):
-        con.print(f"  error: {render.compact(doc['error'], 200)}")
-    con.print(f"  events: {doc['eventCount']}   snapshot: {doc['snapshotBytes'] or 0} bytes")
+    print_run(con, doc, events, key, decrypt=decrypt)
+    con.print()
+    if doc["children"]:
+        con.print(f"  children: {', '.join(doc['children'])}")
     render.steps_table(con, sorted(doc["steps"], key=lambda s: s["createdAt"]))
+    if follow:
+        _exit_for_status(doc["status"])
 
 
-def _all_steps(engine: Engine, run_id: str) -> list[dict[str, Any]]:
+def _follow_run(st: CliState, run_id: str, *, until_end: bool, decrypt: bool) -> None:
+    """inspect run --follow: the live view of a run another process drives; exits 0 when it
+    completes or (without --until-end) waits on a hook, 1 when it failed or was cancelled."""
+    with guarded(st):
+        engine = _engine(st, None, need_app=False)
+        engine.get_run(run_id)
+        key = engine.run_key(run_id)
+        writer = progress.LineWriter(
+            progress=not st.json, logs=not st.quiet, key_for=engine.run_key
+        )
+
+        def history(tracker: Any) -> None:
+            if st.json:
+                return
+            from wfctl.cli.runview import print_run
+
+            run = engine.world.get_run(run_id)
+            doc = entity_json(run, key, decrypt=decrypt)
+            doc["eventCount"] = tracker.count
+            doc["snapshotBytes"] = None
+            events = engine.world.list_events(run_id).data
+            print_run(writer.out, doc, events, key, decrypt=decrypt)
+            writer.out.print("[dim]following… (Ctrl-C stops watching; the run goes on)[/]")
+
+        try:
+            status = progress.follow(
+                engine.world, run_id, writer, until_end=until_end, key=key, history=history
+            )
+        except KeyboardInterrupt:
+            st.err.print(f"stopped watching run {run_id}", markup=False)
+            raise typer.Exit(130) from None
+    if st.json:
+        emit_json({"runId": run_id, "status": engine.world.get_run(run_id)["status"]})
+    if status in ("failed", "cancelled"):
+        raise typer.Exit(EXIT_FAILED)
+    raise typer.Exit(0)
+
+
+@inspect_app.command("logs")
+def inspect_logs(ctx: typer.Context, run_id: str, json_out: JsonOpt = False) -> None:
+    """A run's log: its workflow's console output and its steps' print/logging, in order."""
+    from wfctl.engine.runlogs import read_logs
+
+    st = merge_json(ctx, json_out)
+    with guarded(st):
+        engine = _engine(st, None, need_app=False)
+        engine.get_run(run_id)
+        lines, _, locked = read_logs(engine.world, run_id, engine.run_key(run_id))
+    if locked:
+        st.err.print("note: some log lines are encrypted; set WFCTL_ENCRYPTION_KEY", markup=False)
+    if st.json:
+        emit_json({"data": lines, "cursor": None, "hasMore": False})
+    else:
+        render.logs_lines(st.out, lines)
+
+
+def _all_steps(engine: Engine | Reader, run_id: str) -> list[dict[str, Any]]:
     return all_items(lambda c: engine.world.list_steps(run_id, cursor=c, limit=1000, sort="asc"))
 
 
@@ -304,7 +433,7 @@ def inspect_steps(
     """The steps of a run."""
     st = merge_json(ctx, json_out)
     with guarded(st):
-        engine = _engine(st, None, need_app=False)
+        engine = _reader(st)
         engine.get_run(run_id)
         key = engine.run_key(run_id)
         items = [entity_json(s, key, decrypt=decrypt) for s in _all_steps(engine, run_id)]
@@ -321,7 +450,7 @@ def inspect_events(
     """The event log of a run, oldest first."""
     st = merge_json(ctx, json_out)
     with guarded(st):
-        engine = _engine(st, None, need_app=False)
+        engine = _reader(st)
         engine.get_run(run_id)
         key = engine.run_key(run_id)
         page = engine.world.list_events(run_id)
@@ -342,7 +471,7 @@ def inspect_hooks(
     """Live hooks (all runs, or one run's)."""
     st = merge_json(ctx, json_out)
     with guarded(st):
-        engine = _engine(st, None, need_app=False)
+        engine = _reader(st)
         if run:
             engine.get_run(run)
         page = engine.world.list_hooks(run_id=run, limit=1000)
@@ -358,7 +487,7 @@ def inspect_sleeps(ctx: typer.Context, run_id: str, json_out: JsonOpt = False) -
     """The durable timers of a run, from its events."""
     st = merge_json(ctx, json_out)
     with guarded(st):
-        engine = _engine(st, None, need_app=False)
+        engine = _reader(st)
         engine.get_run(run_id)
         sleeps: dict[str, dict[str, Any]] = {}
         for e in engine.world.list_events(run_id).data:
@@ -512,10 +641,14 @@ def hook_resume(
     st = merge_json(ctx, json_out)
     with guarded(st):
         value = None if payload_json is None else parse_json(payload_json, "PAYLOAD_JSON")
-        engine = _engine(st, app_dir, need_app=not no_drive)
-        res = engine.resume_hook(token, value, drive=not no_drive)
+        engine = _engine(st, app_dir, need_app=not no_drive, live=True)
+        try:
+            with progress.ctrl_c(st.err, engine.world, engine.observer):
+                res = engine.resume_hook(token, value, drive=not no_drive)
+        except KeyboardInterrupt:
+            _interrupted(st, engine)
         summary = _run_summary(engine, res)
-    _print_run_result(st, summary)
+    _print_run_result(st, summary, live=True)
     _exit_for_status(summary["status"])
 
 
@@ -568,7 +701,8 @@ def worker(
             st.out.print(f"drove {p.driven} run(s): {p.events} event(s), {p.finished} finished")
 
     with guarded(st):
-        engine = _engine(st, app_dir)
+        engine = _engine(st, app_dir, live=True)
+        engine.observer.w.prefix_runs = True  # type: ignore[attr-defined]
         total = run_worker(
             engine, until_idle=until_idle, concurrency=concurrency, grace=grace, on_pass=report
         )
@@ -629,3 +763,22 @@ def serve(
 
 
 authoring.register(app)
+
+
+# ---------------------------------------------------------------------------- web
+
+
+@app.command()
+def web(
+    ctx: typer.Context,
+    host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", min=0, max=65535, help="Port.")] = 3456,
+    app_dir: AppOpt = None,
+) -> None:
+    """Serve the web UI: runs, a run's timeline, steps, events, hooks (resume), logs."""
+    st = state(ctx)
+    with guarded(st):
+        from wfctl.web.serve import serve
+
+        target = app_dir or st.app_dir or resolve_app_dir(None)
+        serve(st, host=host, port=port, app_dir=target)

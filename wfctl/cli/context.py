@@ -13,15 +13,17 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
-from rich.console import Console
 
 from wfctl.errors import NotFoundError, UsageError, WfctlError
 from wfctl.serde.depth import MAX_DEPTH, DepthError, check_depth
 from worlds import World, default_target, is_postgres_target, open_world
 from worlds import errors as werr
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_NOT_FOUND = 0, 1, 2, 3
 
@@ -31,15 +33,22 @@ class CliState:
     data_dir: Path
     json: bool = False
     debug: bool = False
+    quiet: bool = False  # no workflow/step log lines on stderr
+    wide: bool = False  # tables: every column, nothing cut
+    app_dir: Path | None = None  # global --app (commands' own --app wins)
     # What open_world() gets: a postgresql:// URL or a local data directory (see resolve_target).
     world_target: str | None = None
 
     @property
     def out(self) -> Console:
+        from rich.console import Console  # not loaded by commands that print JSON or nothing
+
         return Console(highlight=False)
 
     @property
     def err(self) -> Console:
+        from rich.console import Console
+
         return Console(stderr=True, highlight=False, soft_wrap=True)
 
     @property
@@ -52,6 +61,10 @@ def resolve_data_dir(flag: Path | None) -> Path:
         return flag
     env = os.environ.get("WORKFLOW_LOCAL_DATA_DIR")
     return Path(env) if env else Path(".workflow-data")
+
+
+# The top level's --app (wfctl --app DIR CMD ...): the default of every command's own --app.
+global_app_dir: Path | None = None
 
 
 def resolve_target(world: str | None, data_dir: Path | None) -> str:
@@ -69,6 +82,8 @@ def resolve_target(world: str | None, data_dir: Path | None) -> str:
 def resolve_app_dir(flag: Path | None) -> Path:
     if flag is not None:
         return flag
+    if global_app_dir is not None:
+        return global_app_dir
     env = os.environ.get("WFCTL_APP")
     return Path(env) if env else Path.cwd()
 
@@ -199,6 +214,12 @@ def setup_logging(debug: bool) -> None:
         format="%(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    # Steps' logging.info() is part of their log (wfctl.engine.runlogs): let INFO records
+    # through the root logger, while the stderr handler keeps its own level.
+    root = logging.getLogger()
+    for h in root.handlers:
+        h.setLevel(root.level)
+    root.setLevel(min(root.level, logging.INFO))
 
 
 def parse_arg(text: str) -> Any:

@@ -31,6 +31,7 @@ from wfctl.client import Client
 from wfctl.errors import NotFoundError, UsageError, WfctlError
 from wfctl.hookpolicy import HookPayloadError, policy_of
 from wfctl.serde.errors import PayloadError
+from wfctl.server.stream_routes import stream_routes
 from worlds.errors import HookNotFoundError, RunNotFoundError, WorldError
 
 from . import views
@@ -223,6 +224,7 @@ def create_app(
         ),
         Route("/healthz", healthz, methods=["GET"]),
     ]
+    routes += stream_routes(client)  # GET /api/runs/{runId}/stream (streams helper)
     routes += ui_routes(client)  # the web UI at "/" (observe): keep last, it matches everything
 
     @contextlib.asynccontextmanager
@@ -250,10 +252,11 @@ def _shutdown(client: Client, worker: BackgroundWorker | None) -> None:
 def ui_routes(client: Client) -> list[BaseRoute]:
     """observe's web UI, mounted at "/" when ``wfctl.web`` is installed."""
     try:
-        from wfctl.web import create_ui_app  # type: ignore[import-not-found]
+        from wfctl.web import create_ui_app
     except ImportError:
         return []
-    return [Mount("/", app=create_ui_app(world=client.world))]  # LEAD: match observe's factory
+    # The client's engine: the UI's resume / cancel / re-run act with the served app.
+    return [Mount("/", app=create_ui_app(engine=client.engine))]
 
 
 class _BearerAuth:
