@@ -162,5 +162,7 @@ def migrate(conn: Any, schema: str) -> tuple[int, int]:
 # Migrations registered by other modules: imported here so that every process that applies or
 # checks the schema knows all of them (a process that registered 3 but not 2 would record
 # version 3 and skip 2 forever).
-from . import fleet_schema  # noqa: E402,F401  (2: run queue, lease history)
-from . import streams  # noqa: E402,F401  (3: run streams)
+from . import (
+    fleet_schema,  # noqa: E402,F401  (2: run queue, lease history)
+    streams,  # noqa: E402,F401  (3: run streams)
+)
