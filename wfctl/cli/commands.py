@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
-from wfctl.cli import authoring, context, progress, render
+from wfctl.cli import authoring, context, layoutcmd, progress, render
 from wfctl.cli.context import (
     EXIT_FAILED,
     CliState,
@@ -48,6 +48,7 @@ hook_app = typer.Typer(help="Deliver payloads to hooks.", no_args_is_help=True)
 app.add_typer(inspect_app, name="inspect")
 app.add_typer(hook_app, name="hook")
 app.add_typer(db_app, name="db")
+layoutcmd.register(app)  # doctor, repair, migrate-layout (issue 16)
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
 AppOpt = Annotated[
