@@ -51,7 +51,9 @@ def doctor(ctx: typer.Context, json_out: JsonOpt = False) -> None:
             f"version.txt     {report['versionTxt']!r} (wfctl writes {report['wfctlWrites']!r}; "
             f"seen: {', '.join(report['versionsSeen']) or '-'})"
         )
-        st.out.print(f"runs            {report['journals']} journals, {report['runFiles']} run files")
+        st.out.print(
+            f"runs            {report['journals']} journals, {report['runFiles']} run files"
+        )
         for p in report["problems"]:
             st.out.print(f"problem         {p['runId']}: {p['problem']}")
         if not report["problems"]:

@@ -85,5 +85,17 @@ class Projector:
         Projecting each line with the *final* state is correct because every step only writes
         the entity's final form, creates missing lock files or deletes what the end state lacks.
         """
-        for line in lines:
-            self.project(line, state)
+        written: set = set()
+        write = self._write
+
+        def once(path, value) -> None:  # the final state: each file needs writing only once
+            if path not in written:
+                written.add(path)
+                write(path, value)
+
+        self._write = once  # type: ignore[method-assign]
+        try:
+            for line in lines:
+                self.project(line, state)
+        finally:
+            del self._write

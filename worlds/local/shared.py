@@ -229,7 +229,12 @@ def rebuild_all(world: Any, ids: list[str] | None = None) -> int:
     world._ensure_store()
     layout.mode.forget()
     for run_id in ids:
-        world.reproject_run(run_id)
+        with world._write_lock(run_id):
+            journal = world._journals.get(run_id).refresh()
+            if not journal.torn:  # (no roll-forward: every line is projected once, here)
+                world._projector.reproject(journal.lines, journal.state)
+                continue
+        world.reproject_run(run_id)  # a torn tail: the write path's repair first
     update_record(world)
     return len(ids)
 
