@@ -7,6 +7,7 @@ tree from its own state (``<data-dir>.wfctl/``).
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -259,3 +260,31 @@ def test_doctor_reports_versions_and_disagreements(cli, data_dir):
     assert [p["runId"] for p in report["problems"]] == [ids["done"]]
     proc = check_cli(wf(cli, data_dir, "inspect", "runs"), 0)
     assert "9.9.9" not in proc.stderr  # said once, when it was first seen
+
+
+def test_run_being_driven_while_another_process_converts(data_dir, runtime):
+    """The upstream conversion runs (twice) while wfctl drives a run: it completes, and the
+    files written meanwhile are read wherever they landed."""
+    args = [sys.executable, "-m", "wfctl.cli", "--data-dir", str(data_dir), "start", "slowSeq"]
+    args += ["8", "150", "--runtime", runtime, "--app", str(T_APP), "--json"]
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while not list((data_dir / "steps").glob("*.json")) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert foreign_convert(data_dir) > 0
+    time.sleep(0.5)
+    foreign_convert(data_dir)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err
+    doc = json.loads(out)
+    assert (doc["status"], doc["output"]) == ("completed", 8)
+    got = everything(data_dir)[doc["runId"]]
+    assert [e["eventType"] for e in got["events"]][-1] == "run_completed"
+    assert len(got["steps"]) == 8 and {s["status"] for s in got["steps"]} == {"completed"}
+    world = open_world(data_dir)
+    try:
+        from worlds.local.shared import doctor
+
+        assert doctor(world)["problems"] == []
+    finally:
+        world.close()
