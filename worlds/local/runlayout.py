@@ -23,6 +23,7 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 FLAT, SCOPED = "flat", "run-scoped"
 LAYOUTS = (FLAT, SCOPED)
@@ -106,7 +107,7 @@ class LayoutMode:
             self._global = None
 
 
-def describe(events: Path, steps: Path) -> dict:
+def describe(events: Path, steps: Path) -> dict[str, Any]:
     """What the directory holds: counts of flat files and run directories (for doctor)."""
     flat = nested = 0
     for directory in (events, steps):

@@ -127,7 +127,7 @@ def journal_ids(layout: Layout) -> list[str]:
     return sorted(n[: -len(".jsonl")] for n in names if n.endswith(".jsonl"))
 
 
-def read_record(layout: Layout) -> dict:
+def read_record(layout: Layout) -> dict[str, Any]:
     try:
         value = read_json(layout.record)
     except (ValueError, OSError):
@@ -174,7 +174,7 @@ def check_on_open(world: Any) -> None:
     update_record(world, record)
 
 
-def update_record(world: Any, record: dict | None = None) -> None:
+def update_record(world: Any, record: dict[str, Any] | None = None) -> None:
     layout: Layout = world.layout
     record = dict(record if record is not None else read_record(layout))
     try:
@@ -193,12 +193,13 @@ def update_record(world: Any, record: dict | None = None) -> None:
             "world-local version wrote this directory; wfctl reads both layouts and leaves it",
         )
     shape = describe(layout.events, layout.steps)["layout"]
+    current: str | None
     if shape in ("mixed", SCOPED):
         current = SCOPED
     elif shape == FLAT:
         current = FLAT
     else:
-        current = record.get("layout")
+        current = str(record.get("layout") or "") or None
     if record.get("layout") == FLAT and current == SCOPED:
         say_once(
             "converted",
@@ -247,7 +248,7 @@ def _run_of(directory: Path, name: str, known: set[str]) -> str | None:
     try:
         value = loads((directory / name).read_bytes())
         if isinstance(value, dict) and isinstance(value.get("runId"), str):
-            run_id = value["runId"]
+            run_id = str(value["runId"])
             if name.startswith(f"{run_id}-"):
                 return run_id
     except (OSError, ValueError):
@@ -278,7 +279,7 @@ def _place(src: Path, dst: Path) -> None:
     os.replace(src, dst)
 
 
-def migrate_layout(world: Any, to: str) -> dict:
+def migrate_layout(world: Any, to: str) -> dict[str, Any]:
     """Convert every event/step file to ``to`` (flat or run-scoped). Each move is one rename
     under the run's write lock, so an interrupted conversion is a mixture (which reads
     correctly) and running it again finishes it."""
@@ -354,7 +355,7 @@ def _stale(path: Path) -> bool:
 # ---------------------------------------------------------------------------- doctor
 
 
-def doctor(world: Any) -> dict:
+def doctor(world: Any) -> dict[str, Any]:
     """Layout, versions and every run whose projection and journal disagree."""
     layout: Layout = world.layout
     record = read_record(layout)
