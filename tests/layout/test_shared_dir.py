@@ -288,3 +288,21 @@ def test_run_being_driven_while_another_process_converts(data_dir, runtime):
         assert doctor(world)["problems"] == []
     finally:
         world.close()
+
+
+def test_tree_deleted_under_a_running_process_is_rebuilt_on_use(data_dir):
+    """A long-lived process (serve, worker) that already opened the store: listing runs and
+    resuming a hook by token rebuild what was deleted."""
+    ids = _populate(data_dir)
+    world = open_world(data_dir)
+    try:
+        assert len(world.list_runs().data) == 3
+        shutil.rmtree(data_dir)
+        hook = world.get_hook_by_token("tok-rm")
+        assert hook["runId"] == ids["waiting"]
+        assert {r["runId"] for r in world.list_runs().data} == set(ids.values())
+        engine = Engine(world, App.load(T_APP))
+        engine.resume_hook("tok-rm", {"n": 2})
+        assert world.get_run(ids["waiting"])["status"] == "completed"
+    finally:
+        world.close()
