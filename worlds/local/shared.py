@@ -226,6 +226,8 @@ def rebuild_all(world: Any, ids: list[str] | None = None) -> int:
     """Re-project every run wfctl has a journal for (``wfctl repair``)."""
     layout: Layout = world.layout
     ids = journal_ids(layout) if ids is None else ids
+    if not ids:
+        return 0  # nothing of wfctl's: create nothing
     world._store_ready = False
     world._ensure_store()
     layout.mode.forget()
