@@ -26,7 +26,7 @@ from typing import Any
 from .files import dumps_pretty, fsync_dir, loads, read_json, utf8, write_atomic
 from .ids import ms_from_iso
 from .layout import VERSION_TEXT, Layout
-from .runlayout import FLAT, SCOPED, describe
+from .runlayout import FLAT, SCOPED, describe, has_subdir
 
 log = logging.getLogger("worlds.local")
 _SAID: set[str] = set()
@@ -148,29 +148,23 @@ def check_on_open(world: Any) -> None:
     version = _read_text(layout.version)
     if record.get("layout") in (FLAT, SCOPED):
         layout.mode.fallback = record["layout"]  # an emptied directory keeps its layout
-    ids = journal_ids(layout)
-    if ids and (st is None or version is None):
-        say_once(
-            "missing",
-            f"wfctl: the data directory {layout.root} is missing or emptied (deleted by another "
-            f"tool?); rebuilding {len(ids)} runs from wfctl's state in {layout.wfctl}",
-        )
-        rebuild_all(world, ids)
-    elif (
-        ids
-        and record.get("inode")
-        and (record["inode"], record.get("device"))
-        != (
-            st.st_ino,  # type: ignore[union-attr]
-            st.st_dev,  # type: ignore[union-attr]
-        )
-    ):
-        say_once(
-            "replaced",
-            f"wfctl: the data directory {layout.root} was replaced or moved since wfctl last "
-            f"used it; rebuilding {len(ids)} runs from wfctl's state in {layout.wfctl}",
-        )
-        rebuild_all(world, ids)
+    replaced = bool(record.get("inode")) and (
+        st is None or (record["inode"], record.get("device")) != (st.st_ino, st.st_dev)
+    )
+    if st is None or version is None or replaced:
+        ids = journal_ids(layout)  # (listed only when something is wrong)
+        if ids:
+            what = (
+                "was replaced or moved since wfctl last used it"
+                if st is not None and version is not None
+                else "is missing or emptied (deleted by another tool?)"
+            )
+            say_once(
+                "missing",
+                f"wfctl: the data directory {layout.root} {what}; rebuilding {len(ids)} runs "
+                f"from wfctl's state in {layout.wfctl}",
+            )
+            rebuild_all(world, ids)
     update_record(world, record)
 
 
@@ -192,11 +186,11 @@ def update_record(world: Any, record: dict[str, Any] | None = None) -> None:
             f"wfctl: {layout.version} now says {version!r} (it said {known!r}): another "
             "world-local version wrote this directory; wfctl reads both layouts and leaves it",
         )
-    shape = describe(layout.events, layout.steps)["layout"]
+    found = [has_subdir(layout.events), has_subdir(layout.steps)]  # O(1), not a scan
     current: str | None
-    if shape in ("mixed", SCOPED):
+    if True in found:
         current = SCOPED
-    elif shape == FLAT:
+    elif False in found:
         current = FLAT
     else:
         current = str(record.get("layout") or "") or None
