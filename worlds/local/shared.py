@@ -60,14 +60,13 @@ def adopt_legacy(layout: Layout) -> None:
     except OSError as exc:
         say_once(
             "legacy",
-            f"wfctl: cannot move its state out of {layout.root} to {state} ({exc}); "
-            "using it where it is",
+            f"cannot move its state out of {layout.root} to {state} ({exc}); using it where it is",
         )
         layout.set_state(legacy, old_snaps)
         return
     say_once(
         "adopted",
-        f"wfctl: moved its own state (journal, blobs, snapshots) out of {layout.root} to "
+        f"moved its own state (journal, blobs, snapshots) out of {layout.root} to "
         f"{state}, where the DevKit's tools cannot rearrange or delete it",
     )
 
@@ -94,7 +93,7 @@ def _move_tree(src: Path, dst: Path) -> None:
             elif _same(a, b) or rel.parts[:1] in (("locks",), ("leases",)):
                 a.unlink()
             else:
-                say_once(f"conflict:{a}", f"wfctl: kept {b}; {a} differs and was left in place")
+                say_once(f"conflict:{a}", f"kept {b}; {a} differs and was left in place")
     for dirpath, _dirs, _files in sorted(os.walk(src), key=lambda t: -len(t[0])):
         try:
             os.rmdir(dirpath)
@@ -161,7 +160,7 @@ def check_on_open(world: Any) -> None:
             )
             say_once(
                 "missing",
-                f"wfctl: the data directory {layout.root} {what}; rebuilding {len(ids)} runs "
+                f"the data directory {layout.root} {what}; rebuilding {len(ids)} runs "
                 f"from wfctl's state in {layout.wfctl}",
             )
             rebuild_all(world, ids)
@@ -183,7 +182,7 @@ def update_record(world: Any, record: dict[str, Any] | None = None) -> None:
     if version is not None and version != known:
         say_once(
             "version",
-            f"wfctl: {layout.version} now says {version!r} (it said {known!r}): another "
+            f"{layout.version} now says {version!r} (it said {known!r}): another "
             "world-local version wrote this directory; wfctl reads both layouts and leaves it",
         )
     found = [has_subdir(layout.events), has_subdir(layout.steps)]  # O(1), not a scan
@@ -197,7 +196,7 @@ def update_record(world: Any, record: dict[str, Any] | None = None) -> None:
     if record.get("layout") == FLAT and current == SCOPED:
         say_once(
             "converted",
-            f"wfctl: {layout.root} was converted to the run-scoped layout (events/<runId>/) by "
+            f"{layout.root} was converted to the run-scoped layout (events/<runId>/) by "
             "another tool; wfctl reads it and now writes that layout",
         )
     new = {
@@ -225,13 +224,17 @@ def rebuild_all(world: Any, ids: list[str] | None = None) -> int:
     world._store_ready = False
     world._ensure_store()
     layout.mode.forget()
-    for run_id in ids:
+
+    def one(run_id: str) -> None:
         with world._write_lock(run_id):
             journal = world._journals.get(run_id).refresh()
             if not journal.torn:  # (no roll-forward: every line is projected once, here)
                 world._projector.reproject(journal.lines, journal.state)
-                continue
+                return
         world.reproject_run(run_id)  # a torn tail: the write path's repair first
+
+    for run_id in ids:  # (4 threads measured no faster here: file creation dominates)
+        one(run_id)
     update_record(world)
     return len(ids)
 

@@ -237,7 +237,7 @@ class LocalWorld(SelfHealingMixin, ReadsMixin, World):
         lines, _ = self._fold_event_files(run_id)
         say_once(
             "foreign",
-            f"wfctl: run {run_id} in {self.root} has no journal in wfctl's state (written by "
+            f"run {run_id} in {self.root} has no journal in wfctl's state (written by "
             f"another tool?); rebuilding it from its {len(lines)} event files",
         )
         payload = b"".join(encode_line(line) for line in lines)
