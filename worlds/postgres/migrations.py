@@ -157,3 +157,9 @@ def migrate(conn: Any, schema: str) -> tuple[int, int]:
             conn.execute(f"INSERT INTO {s}.schema_version (version) VALUES (%s)", (version,))
         after = current_version(conn, schema)
     return before, after
+
+
+# Migrations registered by other modules: imported here so that every process that applies or
+# checks the schema knows all of them (a process that registered 3 but not 2 would record
+# version 3 and skip 2 forever).
+from . import streams  # noqa: E402,F401  (3: run streams)
