@@ -163,7 +163,10 @@ def check_on_open(world: Any) -> None:
                 f"the data directory {layout.root} {what}; rebuilding {len(ids)} runs "
                 f"from wfctl's state in {layout.wfctl}",
             )
-            rebuild_all(world, ids)
+            try:
+                rebuild_all(world, ids)
+            except OSError as exc:  # e.g. read-only: reads heal run by run where they can
+                say_once("rebuild-failed", f"cannot rebuild {layout.root} ({exc})")
     update_record(world, record)
 
 
