@@ -223,6 +223,8 @@ def test_migrate_layout_killed_and_rerun_converges(cli, data_dir, to):
         time.sleep(0.002)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
+    mixed = one_json(check_cli(wf(cli, data_dir, "doctor", "--json"), 0))
+    assert mixed["layout"] == "mixed", mixed  # it was cut short
     assert everything(data_dir) == before  # a half-way directory reads the same
     doc = one_json(check_cli(wf(cli, data_dir, "migrate-layout", "--to", to, "--json"), 0))
     assert doc["layout"] == to, doc
