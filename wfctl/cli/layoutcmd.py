@@ -68,10 +68,11 @@ def repair(ctx: typer.Context, json_out: JsonOpt = False) -> None:
 
     st = merge_json(ctx, json_out)
     with guarded(st):
+        began = time.perf_counter()  # (opening may already rebuild)
         world = _local(st, "repair")
         try:
-            began = time.perf_counter()
-            count = rebuild_all(world)
+            # (opening the store already rebuilt a missing or replaced one: not twice)
+            count = getattr(world, "rebuilt_on_open", 0) or rebuild_all(world)
             seconds = time.perf_counter() - began
         finally:
             world.close()

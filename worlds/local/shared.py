@@ -164,7 +164,7 @@ def check_on_open(world: Any) -> None:
                 f"from wfctl's state in {layout.wfctl}",
             )
             try:
-                rebuild_all(world, ids)
+                world.rebuilt_on_open = rebuild_all(world, ids)
             except OSError as exc:  # e.g. read-only: reads heal run by run where they can
                 say_once("rebuild-failed", f"cannot rebuild {layout.root} ({exc})")
     update_record(world, record)

@@ -1,7 +1,7 @@
 """LocalWorld: the filesystem world (reference world-local layout + wfctl's per-run journal).
 
 Write path (``create_event``), all under the run's write lock (a per-run ``threading.Lock`` plus
-``flock`` on ``.wfctl/locks/<runId>.lock``):
+``flock`` on ``<data-dir>.wfctl/locks/<runId>.lock``, see layout.py):
 
 1. catch up with the journal; rebuild it from ``events/`` if only the reference files exist;
    truncate a torn last line; if the last event has no event file, re-project it (roll-forward
