@@ -308,3 +308,18 @@ def test_tree_deleted_under_a_running_process_is_rebuilt_on_use(data_dir):
         assert world.get_run(ids["waiting"])["status"] == "completed"
     finally:
         world.close()
+
+
+def test_directory_replaced_by_another_tool_is_rebuilt_and_said(cli, data_dir):
+    """What a foreign SDK does: delete the directory and create its own (another
+    version.txt, empty run-scoped directories). wfctl notices the new directory."""
+    _populate(data_dir)
+    reads = everything(data_dir)
+    shutil.rmtree(data_dir)
+    (data_dir / "events").mkdir(parents=True)
+    (data_dir / "version.txt").write_text("@workflow/world-local@9.9.9")
+    proc = check_cli(wf(cli, data_dir, "inspect", "runs"), 0)
+    assert proc.stderr.count("was replaced or moved") == 1, proc.stderr
+    assert proc.stderr.count("9.9.9") == 1, proc.stderr
+    assert everything(data_dir) == reads
+    assert (data_dir / "version.txt").read_text() == "@workflow/world-local@9.9.9"  # left as is
