@@ -150,8 +150,14 @@ def check_on_open(world: Any) -> None:
     replaced = bool(record.get("inode")) and (
         st is None or (record["inode"], record.get("device")) != (st.st_ino, st.st_dev)
     )
-    if st is None or version is None or replaced:
+    # A new version.txt may mean a new directory (a freed inode is often reused at once).
+    rewritten = version is not None and version != (record.get("versionTxt") or VERSION_TEXT)
+    if st is None or version is None or replaced or rewritten:
         ids = journal_ids(layout)  # (listed only when something is wrong)
+        if ids and rewritten and not replaced and st is not None:
+            replaced = any(not layout.run(run_id).exists() for run_id in ids)
+            if not replaced:
+                ids = []  # same runs: only version.txt changed (said by update_record)
         if ids:
             what = (
                 "was replaced or moved since wfctl last used it"
