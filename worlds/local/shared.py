@@ -33,7 +33,9 @@ _SAID: set[str] = set()
 
 
 def say_once(key: str, message: str) -> None:
-    """One warning line per process and subject."""
+    """One warning line per process and subject (the message names the directory, so two
+    stores in one process each get theirs)."""
+    key = f"{key}\0{message.split(';')[0]}"
     if key not in _SAID:
         _SAID.add(key)
         log.warning("%s", message)

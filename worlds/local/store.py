@@ -326,8 +326,8 @@ class LocalWorld(SelfHealingMixin, ReadsMixin, LocalStreams, World):
         lines, _ = self._fold_event_files(run_id)
         say_once(
             "foreign",
-            f"run {run_id} in {self.root} has no journal in wfctl's state (written by "
-            f"another tool?); rebuilding it from its {len(lines)} event files",
+            f"{self.root} holds runs with no journal in wfctl's state (written by another "
+            f"tool?); rebuilding their journals from their event files (first: {run_id})",
         )
         payload = b"".join(encode_line(line) for line in lines)
         write_atomic(self.layout.journal(run_id), payload, durable=self.durable)
