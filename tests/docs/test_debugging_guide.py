@@ -44,7 +44,7 @@ def test_debugging_guide_runs_as_written(tmp_path: Path) -> None:
     shutil.copytree(
         ROOT / "examples" / "invoices",
         repo / "examples" / "invoices",
-        ignore=shutil.ignore_patterns(".workflow-data", "__pycache__"),
+        ignore=shutil.ignore_patterns(".workflow-data*", "__pycache__"),
     )
     git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.com"]
     subprocess.run([*git, "init", "-q"], cwd=repo, check=True)
