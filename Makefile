@@ -19,7 +19,7 @@ install: $(STAMP)
 
 # The order example end to end: start (it stops at the approval hook), approve, finish.
 demo: install
-	rm -rf examples/order/.workflow-data
+	rm -rf examples/order/.workflow-data examples/order/.workflow-data.wfctl
 	cd examples/order && ../../$(BIN)/wfctl start orderFlow order-42 2500
 	cd examples/order && ../../$(BIN)/wfctl hook resume approve:order-42 '{"approved": true, "by": "dana"}'
 
@@ -65,7 +65,7 @@ compat:
 
 compat-one:
 	test -x $(CVENV)/bin/wfctl || { $(CPY) -m venv $(CVENV) && $(CVENV)/bin/pip install -q --upgrade pip && $(CVENV)/bin/pip install -q -e '.[dev]'; }
-	rm -rf examples/order/.workflow-data
+	rm -rf examples/order/.workflow-data examples/order/.workflow-data.wfctl
 	cd examples/order && ../../$(CVENV)/bin/wfctl start orderFlow order-42 2500
 	cd examples/order && ../../$(CVENV)/bin/wfctl hook resume approve:order-42 '{"approved": true, "by": "dana"}'
 	$(CVENV)/bin/pytest -x tests/serde tests/vm tests/world/contract/test_transitions.py -k "not postgres"
