@@ -39,7 +39,11 @@ from bench.runner import ROOT, run_row
 from bench.workloads import GROWTH_KEYS, HEADLINE_KEYS, RUNTIMES, WORKLOADS, Workload
 
 RESULTS = Path(__file__).resolve().parent / "results"
-EXTRAS = {"vm": "bench.vm_bench", "world": "bench.world_bench"}  # optional, written by others
+EXTRAS = {  # optional, written by others
+    "vm": "bench.vm_bench",
+    "world": "bench.world_bench",
+    "postgres": "bench.postgres_bench",  # the Postgres column: per-step overhead, fleet runs/s
+}
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:

@@ -61,7 +61,19 @@ NUMERIC_VARS: dict[str, Callable[[], object]] = {
     "WFCTL_VM_BUDGET": lambda: env_float("WFCTL_VM_BUDGET", 5.0, minimum=0.0, strict=True),
     "WFCTL_VM_MEMORY_MB": lambda: env_float("WFCTL_VM_MEMORY_MB", 256.0, minimum=0.0, strict=True),
     "WFCTL_FSYNC": lambda: env_flag("WFCTL_FSYNC", True),
+    "WFCTL_MAX_CHILDREN": lambda: env_int("WFCTL_MAX_CHILDREN", 1000, minimum=0),
+    "WFCTL_PROJECTION_DELAY": lambda: env_float("WFCTL_PROJECTION_DELAY", 0.5, minimum=0.0),
+    "WFCTL_PG_POOL": lambda: env_int("WFCTL_PG_POOL", 8, minimum=1),
+    "WFCTL_LEASE_TTL": lambda: _lease_ttl(),
 }
+
+
+def _lease_ttl() -> float:
+    # The bounds live with the leases (worlds/postgres/lease.py); the message follows this rule.
+    ttl = env_float("WFCTL_LEASE_TTL", 30.0, minimum=0.2)
+    if ttl > 24 * 3600:
+        raise UsageError(f"WFCTL_LEASE_TTL must be a number <= 86400 (got {ttl:g})")
+    return ttl
 
 _PATH_VARS = ("WORKFLOW_LOCAL_DATA_DIR", "WFCTL_APP", "WFCTL_CACHE_DIR")
 

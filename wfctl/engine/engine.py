@@ -125,6 +125,12 @@ class LogState:
             elif t == "wait_completed":
                 self.open_waits.pop(cid, None)
 
+    def next_due_ms(self) -> int | None:
+        """The earliest open timer or step retry (epoch ms): work the run has without help."""
+        times = list(self.open_waits.values())
+        times += [s["retryAfter"] for s in self.steps.values() if not s["done"] and s["retryAfter"]]
+        return min(times, default=None)
+
 
 def _now_ms() -> int:
     return int(time.time() * 1000)
@@ -267,11 +273,13 @@ class Engine:
             return RunResult(
                 self.world.get_run(run_id),
                 notes=[f"run {run_id} is being driven by another process, which will pick this up"],
+                stats={"lease": "busy"},
             )
         except LeaseLostError:  # fenced: another worker took the lease over; stop cleanly
             return RunResult(
                 self.world.get_run(run_id),
                 notes=[f"run {run_id}: lease taken over by another worker; stopped driving it"],
+                stats={"lease": "lost"},
             )
 
     def resume_hook(
@@ -397,6 +405,7 @@ class _Invocation:
         self.state = LogState()
         self.notes: list[str] = []
         self.events_written = 0
+        self.written_ids: set[str] = set()
         self.watch = RunWatch(self.world, run_id, self.key, engine.observer)
         self._inflight: dict[str, Future[StepOutcome]] = {}
         self._started: dict[str, Any] = {}  # step id -> its step_started, written with a batch
@@ -421,7 +430,19 @@ class _Invocation:
             return None
         if res.event is not None:
             self.events_written += 1
+            self.written_ids.add(res.event["eventId"])
         return res.event
+
+    def last_seen_event_id(self) -> str | None:
+        """The last event of the log this invocation has accounted for: what it read, plus its
+        own writes after that, up to the first event someone else wrote (a worker must treat
+        that one as news)."""
+        last = self.state.events[-1]["eventId"] if self.state.events else None
+        for ev in self.world.list_events(self.run_id, cursor=self.state.cursor).data:
+            if ev["eventId"] not in self.written_ids:
+                break
+            last = ev["eventId"]
+        return last
 
     # -- main loop --------------------------------------------------------------------------
 
@@ -465,10 +486,18 @@ class _Invocation:
         inflight: dict[str, Future[StepOutcome]] = {}
         self._inflight = inflight
         try:
+            stopped = True
             self._loop(run, runtime, executor, pool, inflight)
+            stopped = False
         finally:
             for fut in inflight.values():
-                fut.result()  # a step already running finishes and records its outcome
+                # A step already running finishes and records its outcome. When the loop itself
+                # failed (e.g. a fenced write after a lease takeover), a step's error must not
+                # mask why it stopped.
+                if stopped:
+                    fut.exception()
+                else:
+                    fut.result()
             pool.shutdown(wait=True)
             runtime.close()
             self.notes.extend(runtime.notes)
@@ -477,6 +506,8 @@ class _Invocation:
             "runtime": runtime.name,
             "eventsWritten": self.events_written,
             "decodes": feed.decodes,
+            "lastEventId": self.last_seen_event_id(),
+            "nextDueMs": self.state.next_due_ms(),  # for workers: when it has work again
         }
         if isinstance(runtime, SnapshotRuntime):
             stats.update(snapshotSource=runtime.source, snapshotSizes=runtime.saved_sizes)
@@ -594,6 +625,8 @@ class _Invocation:
         while (remaining := due_ms / 1000 - time.time()) > 0:
             if self.engine.stopping.wait(min(remaining, 1.0)):
                 return
+            if self.world.lease_lost(self.run_id):  # taken over while we slept: stop now
+                raise LeaseLostError(f"The lease of run {self.run_id} was taken over.")
             self.refresh()
             if len(self.state.events) != before:
                 return

@@ -70,6 +70,7 @@ def create_pending(
         if res.event is None:
             continue
         inv.events_written += 1
+        inv.written_ids.add(res.event["eventId"])  # a worker's memo: our own writes are no news
         if kind == "hook_created" and res.event["eventType"] == "hook_conflict":
             conflicted = True
         elif kind == "step_started":

@@ -162,4 +162,5 @@ def migrate(conn: Any, schema: str) -> tuple[int, int]:
 # Migrations registered by other modules: imported here so that every process that applies or
 # checks the schema knows all of them (a process that registered 3 but not 2 would record
 # version 3 and skip 2 forever).
-from . import streams  # noqa: E402,F401  (3: run streams)
+# 2: run queue, lease history (fleet_schema); 3: run streams (streams)
+from . import fleet_schema, streams  # noqa: E402,F401
