@@ -279,7 +279,7 @@ def default_world() -> Any:
     from worlds import open_world  # noqa: PLC0415
 
     try:
-        return open_world()  # type: ignore[call-arg]
+        return open_world()
     except TypeError:  # a worlds package whose open_world needs the target
         return open_world(os.environ.get("WORKFLOW_LOCAL_DATA_DIR") or ".workflow-data")
 

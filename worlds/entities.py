@@ -64,13 +64,13 @@ def _compact(fields: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in fields.items() if v is not None}
 
 
-def _reread(entity: dict, order: tuple[str, ...]) -> dict:
+def _reread(entity: dict[str, Any], order: tuple[str, ...]) -> dict[str, Any]:
     ordered = {k: entity[k] for k in order if k in entity}
     ordered.update((k, v) for k, v in entity.items() if k not in ordered)
     return ordered
 
 
-def _spread(base: dict, updates: dict[str, Any]) -> dict:
+def _spread(base: dict[str, Any], updates: dict[str, Any]) -> dict[str, Any]:
     result = dict(base)
     for key, value in updates.items():
         if value is None:
@@ -83,7 +83,7 @@ def _spread(base: dict, updates: dict[str, Any]) -> dict:
 # -- errors -----------------------------------------------------------------------------------
 
 
-def error_summary(event_data: dict, message_hint: str | None) -> tuple[str, str | None]:
+def error_summary(event_data: dict[str, Any], message_hint: str | None) -> tuple[str, str | None]:
     """(message, stack) for an entity's plain error object.
 
     ``message_hint`` is the caller's ``message`` (not stored in the event). Without it (events
@@ -111,7 +111,7 @@ def error_summary(event_data: dict, message_hint: str | None) -> tuple[str, str 
 # -- runs -------------------------------------------------------------------------------------
 
 
-def run_created(run_id: str, data: dict, now: str, spec_version: int) -> dict:
+def run_created(run_id: str, data: dict[str, Any], now: str, spec_version: int) -> dict[str, Any]:
     return _compact(
         {
             "runId": run_id,
@@ -127,14 +127,21 @@ def run_created(run_id: str, data: dict, now: str, spec_version: int) -> dict:
     )
 
 
-def run_started(run: dict, now: str) -> dict:
+def run_started(run: dict[str, Any], now: str) -> dict[str, Any]:
     head = {k: run.get(k) for k in _RUN_HEAD}
     return _compact(
         head | {"status": "running", "startedAt": run.get("startedAt") or now, "updatedAt": now}
     )
 
 
-def run_terminal(run: dict, status: str, now: str, *, output=None, error=None) -> dict:
+def run_terminal(
+    run: dict[str, Any],
+    status: str,
+    now: str,
+    *,
+    output: Any = None,
+    error: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     head = {k: run.get(k) for k in _RUN_HEAD}
     fields = head | {"startedAt": run.get("startedAt"), "status": status}
     if status == "completed":
@@ -144,7 +151,7 @@ def run_terminal(run: dict, status: str, now: str, *, output=None, error=None) -
     return _compact(fields | {"completedAt": now, "updatedAt": now})
 
 
-def run_error(event_data: dict, message_hint: str | None) -> dict:
+def run_error(event_data: dict[str, Any], message_hint: str | None) -> dict[str, Any]:
     message, stack = error_summary(event_data, message_hint)
     code = event_data.get("errorCode")
     return _compact({"message": message, "stack": stack, "code": code})
@@ -153,7 +160,9 @@ def run_error(event_data: dict, message_hint: str | None) -> dict:
 # -- steps ------------------------------------------------------------------------------------
 
 
-def step_created(run_id: str, step_id: str, data: dict, now: str, spec_version: int) -> dict:
+def step_created(
+    run_id: str, step_id: str, data: dict[str, Any], now: str, spec_version: int
+) -> dict[str, Any]:
     return _compact(
         {
             "runId": run_id,
@@ -169,7 +178,7 @@ def step_created(run_id: str, step_id: str, data: dict, now: str, spec_version: 
     )
 
 
-def step_started(step: dict, now: str) -> dict:
+def step_started(step: dict[str, Any], now: str) -> dict[str, Any]:
     step = _reread(step, STEP_SCHEMA_ORDER)
     return _spread(
         step,
@@ -183,19 +192,21 @@ def step_started(step: dict, now: str) -> dict:
     )
 
 
-def step_completed(step: dict, now: str, result: Any) -> dict:
+def step_completed(step: dict[str, Any], now: str, result: Any) -> dict[str, Any]:
     step = _reread(step, STEP_SCHEMA_ORDER)
     return _spread(
         step, {"status": "completed", "output": result, "completedAt": now, "updatedAt": now}
     )
 
 
-def step_failed(step: dict, now: str, error: dict) -> dict:
+def step_failed(step: dict[str, Any], now: str, error: dict[str, Any]) -> dict[str, Any]:
     step = _reread(step, STEP_SCHEMA_ORDER)
     return _spread(step, {"status": "failed", "error": error, "completedAt": now, "updatedAt": now})
 
 
-def step_retrying(step: dict, now: str, error: dict, retry_after: str | None) -> dict:
+def step_retrying(
+    step: dict[str, Any], now: str, error: dict[str, Any], retry_after: str | None
+) -> dict[str, Any]:
     step = _reread(step, STEP_SCHEMA_ORDER)
     return _spread(
         step,
@@ -203,7 +214,7 @@ def step_retrying(step: dict, now: str, error: dict, retry_after: str | None) ->
     )
 
 
-def step_error(event_data: dict, message_hint: str | None) -> dict:
+def step_error(event_data: dict[str, Any], message_hint: str | None) -> dict[str, Any]:
     message, stack = error_summary(event_data, message_hint)
     return _compact({"message": message, "stack": stack})
 
@@ -211,7 +222,9 @@ def step_error(event_data: dict, message_hint: str | None) -> dict:
 # -- hooks and waits --------------------------------------------------------------------------
 
 
-def hook_created(run_id: str, hook_id: str, data: dict, now: str, spec_version: int) -> dict:
+def hook_created(
+    run_id: str, hook_id: str, data: dict[str, Any], now: str, spec_version: int
+) -> dict[str, Any]:
     return _compact(
         {
             "runId": run_id,
@@ -228,7 +241,9 @@ def hook_created(run_id: str, hook_id: str, data: dict, now: str, spec_version: 
     )
 
 
-def wait_created(run_id: str, correlation_id: str, data: dict, now: str, spec: int) -> dict:
+def wait_created(
+    run_id: str, correlation_id: str, data: dict[str, Any], now: str, spec: int
+) -> dict[str, Any]:
     return _compact(
         {
             "waitId": f"{run_id}-{correlation_id}",
@@ -242,6 +257,6 @@ def wait_created(run_id: str, correlation_id: str, data: dict, now: str, spec: i
     )
 
 
-def wait_completed(wait: dict, now: str) -> dict:
+def wait_completed(wait: dict[str, Any], now: str) -> dict[str, Any]:
     wait = _reread(wait, WAIT_SCHEMA_ORDER)
     return _spread(wait, {"status": "completed", "completedAt": now, "updatedAt": now})

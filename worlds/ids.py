@@ -11,6 +11,7 @@ import os
 import threading
 import time
 from datetime import UTC, datetime
+from typing import TypeGuard
 
 from .errors import UnsafeEntityIdError
 
@@ -115,7 +116,7 @@ def to_iso(value: object) -> object:
     return value
 
 
-def is_safe_id(value: object) -> bool:
+def is_safe_id(value: object) -> TypeGuard[str]:
     """An acceptable id in every world: non-empty, no leading '.', no '/', '\\' or NUL."""
     return (
         isinstance(value, str)
@@ -134,4 +135,4 @@ def require_safe(value: object, what: str) -> str:
             f"Unsafe {what} {value!r}: it must be non-empty, not start with '.' and contain "
             "no '/', '\\' or NUL."
         )
-    return value  # type: ignore[return-value]
+    return value

@@ -13,6 +13,8 @@ crash can therefore never wedge a run.
 
 from __future__ import annotations
 
+from typing import Any, cast
+
 from . import entities as E
 from .errors import (
     EntityConflictError,
@@ -69,12 +71,12 @@ class RunState:
 
     def __init__(self, run_id: str) -> None:
         self.run_id = run_id
-        self.run: dict | None = None
-        self.steps: dict[str, dict] = {}
-        self.hooks: dict[str, dict] = {}  # live hooks
+        self.run: dict[str, Any] | None = None
+        self.steps: dict[str, dict[str, Any]] = {}
+        self.hooks: dict[str, dict[str, Any]] = {}  # live hooks
         self.hook_tokens: dict[str, str] = {}  # every hook ever created -> its token
         self.disposed: set[str] = set()
-        self.waits: dict[str, dict] = {}  # by correlationId; dropped when the run ends
+        self.waits: dict[str, dict[str, Any]] = {}  # by correlationId; dropped when the run ends
         self.wait_ids: set[str] = set()  # every wait ever created
         self.completed_waits: set[str] = set()
         self.last_event_id: str | None = None
@@ -101,14 +103,18 @@ class RunState:
     def terminal(self) -> bool:
         return self.run is not None and self.run.get("status") in TERMINAL_STATUSES
 
-    def apply(self, line: dict) -> None:
+    def apply(self, line: dict[str, Any]) -> None:
         """Fold one committed journal line. Tolerant: it never rejects what was committed."""
         kind = line.get("eventType")
-        now = line.get("createdAt")
-        corr = line.get("correlationId")
-        data = line.get("eventData") if isinstance(line.get("eventData"), dict) else {}
+        # A committed line passed check_request/build_line: createdAt and specVersion are set,
+        # and every entity event has its correlationId (run events, which have none, never
+        # read it). The casts record that; folding stays tolerant of what was committed.
+        now = cast(str, line.get("createdAt"))
+        corr = cast(str, line.get("correlationId"))
+        spec = cast(int, line.get("specVersion"))
+        raw_data = line.get("eventData")
+        data: dict[str, Any] = raw_data if isinstance(raw_data, dict) else {}
         hint = (line.get("_wfctl") or {}).get("message")
-        spec = line.get("specVersion")
         self.count += 1
         event_id = line.get("eventId")
         if isinstance(event_id, str) and (
@@ -148,7 +154,7 @@ class RunState:
                 self.waits[corr] = E.wait_completed(self.waits[corr], now)
             self.completed_waits.add(corr)
 
-    def _end_run(self, kind: str, data: dict, hint: str | None, now: str) -> None:
+    def _end_run(self, kind: str, data: dict[str, Any], hint: str | None, now: str) -> None:
         run = self.run
         assert run is not None
         if kind == "run_completed":
@@ -161,7 +167,15 @@ class RunState:
         self.hooks.clear()
         self.waits.clear()
 
-    def _apply_step(self, kind, corr, data, hint, now, spec) -> None:
+    def _apply_step(
+        self,
+        kind: str,
+        corr: str,
+        data: dict[str, Any],
+        hint: str | None,
+        now: str,
+        spec: int,
+    ) -> None:
         step = self.steps.get(corr)
         if kind == "step_created":
             if step is None:
@@ -180,7 +194,9 @@ class RunState:
             self.steps[corr] = E.step_retrying(step, now, error, data.get("retryAfter"))
 
 
-def check_request(event_type: str, run_id: str | None, corr: str | None, data: dict) -> None:
+def check_request(
+    event_type: str, run_id: str | None, corr: str | None, data: dict[str, Any]
+) -> None:
     """Request shape rules that need no state (unknown type, missing ids or fields)."""
     if event_type not in EVENT_TYPES:
         raise InvalidTransitionError(f'Unknown event type "{event_type}".')
@@ -242,11 +258,15 @@ def check(state: RunState, event_type: str, corr: str | None, now_ms: int) -> st
     if event_type == "run_started" and status == "running":
         return IDEMPOTENT
 
+    if event_type not in ENTITY_EVENTS:
+        return None
+    if corr is None:  # check_request rejects this first; kept so the type is proven here
+        raise InvalidTransitionError(f"{event_type} needs a correlation id.")
     if event_type in STEP_EVENTS:
         _check_step(state, event_type, corr, now_ms)
     elif event_type in HOOK_EVENTS:
         _check_hook(state, event_type, corr)
-    elif event_type in WAIT_EVENTS:
+    else:
         _check_wait(state, event_type, corr)
     return None
 
@@ -267,7 +287,7 @@ def _check_step(state: RunState, event_type: str, corr: str, now_ms: int) -> Non
         if step_status != "running":
             raise RunExpiredError(
                 f"Cannot modify non-running step on run in terminal state "
-                f'"{state.run.get("status")}".'
+                f'"{(state.run or {}).get("status")}".'
             )
     if event_type == "step_started":
         retry_ms = ms_from_iso(step.get("retryAfter"))
@@ -306,7 +326,7 @@ _RUN_ID_PAST_MS = 24 * 3600 * 1000
 _RUN_ID_FUTURE_MS = 5 * 60 * 1000
 
 
-def normalize_data(event_data: dict | None) -> dict:
+def normalize_data(event_data: dict[str, Any] | None) -> dict[str, Any]:
     """Caller's eventData as stored: unset (None) keys dropped, datetimes as ISO, bytes as bytes."""
     data = {}
     for key, value in (event_data or {}).items():
@@ -336,7 +356,9 @@ def new_run_id() -> str:
     return f"wrun_{ULIDS.new()}"
 
 
-def build_line(state: RunState, kind: str, corr: str | None, data: dict, now: int) -> dict:
+def build_line(
+    state: RunState, kind: str, corr: str | None, data: dict[str, Any], now: int
+) -> dict[str, Any]:
     """The stored event (reference key order) with a fresh ``eventId`` above the run's last.
 
     ``message`` of error events moves to the private key: it feeds the entity's error object
@@ -351,7 +373,7 @@ def build_line(state: RunState, kind: str, corr: str | None, data: dict, now: in
         message = stored.pop("message")
         if isinstance(message, str):
             private["message"] = message
-    line: dict = {"eventType": kind, "specVersion": SPEC_VERSION_CURRENT}
+    line: dict[str, Any] = {"eventType": kind, "specVersion": SPEC_VERSION_CURRENT}
     if corr is not None:
         line["correlationId"] = corr
     if kind != "run_started" and (stored or kind in DATA_REQUIRED):
@@ -364,7 +386,7 @@ def build_line(state: RunState, kind: str, corr: str | None, data: dict, now: in
     return line
 
 
-def conflict_line(line: dict) -> dict:
+def conflict_line(line: dict[str, Any]) -> dict[str, Any]:
     """The ``hook_conflict`` event stored instead of a ``hook_created`` whose token is taken.
 
     Same envelope, reference key order for hook_conflict (specVersion last).
@@ -380,17 +402,17 @@ def conflict_line(line: dict) -> dict:
     }
 
 
-def public_event(line: dict) -> dict:
+def public_event(line: dict[str, Any]) -> dict[str, Any]:
     """The event as handed out (without the world's private key)."""
     if PRIVATE_KEY in line:
         return {k: v for k, v in line.items() if k != PRIVATE_KEY}
     return line
 
 
-def result_of(line: dict, state: RunState) -> EventResult:
+def result_of(line: dict[str, Any], state: RunState) -> EventResult:
     """What a write returns: the event and the entity it created or changed (deep copies)."""
     kind = line["eventType"]
-    corr = line.get("correlationId")
+    corr: str = line.get("correlationId") or ""  # run events have none (and read no entity)
     result = EventResult(event=E.clone(public_event(line)))
     if kind in RUN_EVENTS:
         result.run = E.clone(state.run)
@@ -406,7 +428,7 @@ def result_of(line: dict, state: RunState) -> EventResult:
 # -- cursors (worlds only: opaque above the interface) --------------------------------------
 
 
-def cursor_of(item: dict, id_field: str) -> str:
+def cursor_of(item: dict[str, Any], id_field: str) -> str:
     return f"{item['createdAt']}|{item[id_field]}"
 
 

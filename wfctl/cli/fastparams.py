@@ -62,7 +62,8 @@ def install() -> None:
         from typer import _coercion, core
         from typer._param_types import coerce_cli_path
 
-        original = core.build_runtime_param
+        # typer's private seam (not re-exported): probed here, skipped if it moved.
+        original = core.build_runtime_param  # type: ignore[attr-defined]
         base = _coercion.RuntimeParam
         if not hasattr(base, "_coerce_value") or not callable(original):
             return
@@ -94,4 +95,4 @@ def install() -> None:
             return original(descriptor)
         return FastRuntimeParam(parameter_info=info, annotation=ann, descriptor=descriptor)
 
-    core.build_runtime_param = build
+    core.build_runtime_param = build  # type: ignore[attr-defined]  # see above

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import abc
 import os
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from wfctl.errors import UsageError
@@ -23,20 +24,20 @@ def validate_runtime(value: str | None, source: str) -> str | None:
     return value
 
 
-def choose_runtime(flag: str | None = None, env: dict[str, str] | None = None) -> str:
+def choose_runtime(flag: str | None = None, env: Mapping[str, str] | None = None) -> str:
     """--runtime flag > WORKFLOW_RUNTIME > default (snapshot)."""
-    env = os.environ if env is None else env
+    environ: Mapping[str, str] = os.environ if env is None else env
     return (
         validate_runtime(flag, "--runtime")
-        or validate_runtime(env.get("WORKFLOW_RUNTIME"), "WORKFLOW_RUNTIME")
+        or validate_runtime(environ.get("WORKFLOW_RUNTIME"), "WORKFLOW_RUNTIME")
         or DEFAULT_RUNTIME
     )
 
 
-def runtime_of_run(run: dict[str, Any], env: dict[str, str] | None = None) -> str:
+def runtime_of_run(run: dict[str, Any], env: Mapping[str, str] | None = None) -> str:
     """The runtime a run was started with (stamped in executionContext), unless env forces replay."""
-    env = os.environ if env is None else env
-    forced = validate_runtime(env.get("WORKFLOW_RUNTIME"), "WORKFLOW_RUNTIME")
+    environ: Mapping[str, str] = os.environ if env is None else env
+    forced = validate_runtime(environ.get("WORKFLOW_RUNTIME"), "WORKFLOW_RUNTIME")
     stamped = (run.get("executionContext") or {}).get("workflowRuntime")
     if forced == "replay":
         return "replay"

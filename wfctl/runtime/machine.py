@@ -264,6 +264,8 @@ class WorkflowMachine:
             header = json.loads(data[8 : 8 + n])
         except ValueError as exc:
             raise SnapshotRejected("snapshot header is corrupt") from exc
+        if not isinstance(header, dict):  # valid JSON, but not the header object
+            raise SnapshotRejected("snapshot header is corrupt")
         if header.get("format") != SNAPSHOT_FORMAT:
             raise SnapshotRejected(
                 f"snapshot format {header.get('format')!r} is not {SNAPSHOT_FORMAT}"

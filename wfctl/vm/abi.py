@@ -39,7 +39,8 @@ def is_float(tag: int) -> bool:
 
 
 def to_float(v: int) -> float:
-    return _D.unpack(_Q.pack((v + FLOAT_ADDEND) & MASK64))[0]
+    value: float = _D.unpack(_Q.pack((v + FLOAT_ADDEND) & MASK64))[0]
+    return value
 
 
 def to_int32(v: int) -> int:

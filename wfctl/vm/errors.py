@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 __all__ = [
     "VMError",
     "JSException",
@@ -43,7 +45,7 @@ class JSException(VMError):
             text += f" ({filename}:{line})" if line is not None else f" ({filename})"
         super().__init__(text)
 
-    def __reduce__(self):  # picklable across processes
+    def __reduce__(self) -> tuple[type[JSException], tuple[Any, ...]]:  # picklable across processes
         return (type(self), (self.name, self.message, self.stack, self.filename, self.line))
 
 

@@ -83,12 +83,12 @@ def _describe_failure(err: int | None, trap: ctypes.c_void_p) -> CallFailed:
     cause = getattr(_pending, "exc", None)
     _pending.exc = None
     if trap.value:
-        ptr = ctypes.cast(trap.value, ctypes.POINTER(ffi.wasm_trap_t))
+        trap_ptr = ctypes.cast(trap.value, ctypes.POINTER(ffi.wasm_trap_t))
         trap.value = None
-        message = str(wasmtime.Trap._from_ptr(ptr))
+        message = str(wasmtime.Trap._from_ptr(trap_ptr))
     elif err:
-        ptr = ctypes.cast(err, ctypes.POINTER(ffi.wasmtime_error_t))
-        message = str(wasmtime.WasmtimeError._from_ptr(ptr))
+        err_ptr = ctypes.cast(err, ctypes.POINTER(ffi.wasmtime_error_t))
+        message = str(wasmtime.WasmtimeError._from_ptr(err_ptr))
     else:  # pragma: no cover - defensive
         message = "unknown wasm failure"
     if cause is not None:
@@ -120,8 +120,9 @@ def _factory(params: tuple[str, ...], results: tuple[str, ...]) -> Callable[...,
     src.append("    return fast")
     ns: dict[str, Any] = {}
     exec("\n".join(src), ns)  # noqa: S102 - generated from a fixed template
-    fac = _FACTORIES[key] = ns["factory"]
-    return fac
+    made: Callable[..., Any] = ns["factory"]  # exec'd source: untyped by nature
+    _FACTORIES[key] = made
+    return made
 
 
 def fast_func(
@@ -144,7 +145,7 @@ def fast_func(
     trap = ctypes.c_void_p()
     raw_func = func._func
     slots = [_ValRaw.from_buffer(buf, i * RAW_SIZE) for i in range(n)]  # views keep buf alive
-    fn = _factory(params, results)(
+    fn: Any = _factory(params, results)(  # a generated closure that carries attributes
         _call_unchecked,
         store_ctx,
         ctypes.addressof(raw_func),
@@ -159,7 +160,8 @@ def fast_func(
     fn.wasm_func = raw_func  # keep the wasmtime_func_t alive with the closure
     fn.params = params
     fn.results = results
-    return fn
+    wrapped: Callable[..., Any] = fn
+    return wrapped
 
 
 def _valkind(t: wasmtime.ValType) -> str:
@@ -182,7 +184,8 @@ def export_func(
     ok = ffi.wasmtime_instance_export_get(
         store._context(), ctypes.byref(instance._instance), raw, len(raw), ctypes.byref(item)
     )
-    if not ok or item.kind != ffi.WASMTIME_EXTERN_FUNC.value:
+    kind: int = item.kind  # type: ignore[assignment]  # a c_ubyte field reads as an int
+    if not ok or kind != ffi.WASMTIME_EXTERN_FUNC.value:
         raise KeyError(f"wasm export {name!r} not found (is the module patched?)")
     func = wasmtime.Func._from_raw(item.of.func)
     sig = sig_cache.get(name)

@@ -53,7 +53,11 @@ class Exports:
     """Lazy export table: an export is looked up and wrapped on first attribute access."""
 
     def __init__(
-        self, store: wasmtime.Store, ctx_addr: int, instance: wasmtime.Instance, sigs: dict
+        self,
+        store: wasmtime.Store,
+        ctx_addr: int,
+        instance: wasmtime.Instance,
+        sigs: dict[str, tuple[tuple[str, ...], tuple[str, ...]]],
     ):
         self._store = store
         self._ctx = ctx_addr
@@ -129,7 +133,9 @@ class HostState:
         x.free(block)
 
 
-def make_host_impls(host: HostState) -> list[tuple[tuple[str, ...], tuple[str, ...], Callable]]:
+def make_host_impls(
+    host: HostState,
+) -> list[tuple[tuple[str, ...], tuple[str, ...], Callable[..., Any]]]:
     """``(params, results, impl)`` for each of :data:`HOST_FUNCS`, in table order."""
 
     def interrupt_handler(_rt: int, _opaque: int) -> int:
@@ -167,7 +173,7 @@ def make_host_impls(host: HostState) -> list[tuple[tuple[str, ...], tuple[str, .
                 return 0
             host.sources[resolved] = source
             b = resolved.encode("utf-8", "surrogatepass") + b"\0"
-            p = x.js_malloc(ctx, len(b)) & MASK32  # QuickJS frees it with js_free
+            p: int = x.js_malloc(ctx, len(b)) & MASK32  # QuickJS frees it with js_free
             if p:
                 ctypes.memmove(host.base + p, b, len(b))
             return p
@@ -198,7 +204,7 @@ def make_host_impls(host: HostState) -> list[tuple[tuple[str, ...], tuple[str, .
                 host.throw(ctx, "InternalError", "out of memory")
                 return 0
             ctypes.memmove(host.base + p, src + b"\0" + fname + b"\0", n)
-            r = x.JS_Eval(ctx, p, len(src), p + len(src) + 1, EVAL_MODULE | EVAL_COMPILE_ONLY)
+            r: int = x.JS_Eval(ctx, p, len(src), p + len(src) + 1, EVAL_MODULE | EVAL_COMPILE_ONLY)
             x.free(p)
             tag = r >> 32
             if tag == TAG_EXCEPTION:

@@ -21,12 +21,16 @@ import zlib
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import wasmtime
 
 from . import wasi
 from .errors import VMError
 from .wasm_patch import PATCH_VERSION, data_end, patch
+
+if TYPE_CHECKING:
+    from .snapshot import Snapshot
 
 __all__ = [
     "WASM_SHA256",
@@ -181,7 +185,7 @@ class Runtime:
         # per process).
         self.signatures: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {}
         # In-memory pristine boot images by clock, see vm.py.
-        self.pristine: OrderedDict[int, object] = OrderedDict()
+        self.pristine: OrderedDict[int, Snapshot] = OrderedDict()
         self.stats.seconds = time.perf_counter() - t0
 
 

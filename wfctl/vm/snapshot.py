@@ -41,7 +41,7 @@ class Snapshot:
     ``clock_ms``, ``memory_limit``, ``functions`` (cached ``globalThis[fn]`` handles).
     """
 
-    memory: bytes
+    memory: bytes | bytearray | memoryview  # restore copies a non-bytes image once
     meta: dict[str, Any] = field(default_factory=dict)
     _ranges: tuple[int, list[tuple[int, int]]] | None = field(
         default=None, init=False, repr=False, compare=False

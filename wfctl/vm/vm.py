@@ -47,6 +47,7 @@ import re
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from typing import Any
 
 import wasmtime
@@ -149,7 +150,7 @@ class VM:
         self._epoch_ticks = backstop_ticks(self._budget)
         _ctx_ptr = store._context()
         _set = _wt_ffi.wasmtime_context_set_epoch_deadline
-        self._set_deadline = lambda ticks: _set(_ctx_ptr, ticks)
+        self._set_deadline: Callable[[int], None] = lambda ticks: _set(_ctx_ptr, ticks)
         self._set_deadline(NO_DEADLINE)
         self._instance = rt.instance_pre.instantiate(store)
         self.x = x = Exports(store, context_address(store), self._instance, rt.signatures)
@@ -554,7 +555,7 @@ class VM:
         src = code.encode("utf-8", "surrogatepass")
         p = self._io_put(src, filename.encode("utf-8", "surrogatepass"))
         n = len(src)
-        r = self.x.JS_Eval(self._ctx, p, n, p + n + 1, flags)  # needs src[n] == 0
+        r: int = self.x.JS_Eval(self._ctx, p, n, p + n + 1, flags)  # needs src[n] == 0
         if r >> 32 == TAG_EXCEPTION:
             raise self._take_exception()
         return r
@@ -564,7 +565,7 @@ class VM:
         ctx = self._ctx
         g = x.JS_GetGlobalObject(ctx)
         p = self._io_put(fn.encode("utf-8", "surrogatepass"))
-        v = x.JS_GetPropertyStr(ctx, g, p)
+        v: int = x.JS_GetPropertyStr(ctx, g, p)
         x.JS_FreeValue(ctx, g)
         if v >> 32 == TAG_EXCEPTION:
             raise self._take_exception()
@@ -876,7 +877,7 @@ def _wasm_cap(memory_limit: int) -> int | None:
 
 def _pristine_get(clock_ms: int) -> Snapshot | None:
     """The in-memory image of a VM just booted at ``clock_ms``, if this process has one."""
-    cache: OrderedDict = _loader.get_runtime().pristine
+    cache: OrderedDict[int, Snapshot] = _loader.get_runtime().pristine
     with _pristine_lock:
         snap = cache.get(clock_ms)
         if snap is not None:
@@ -885,7 +886,7 @@ def _pristine_get(clock_ms: int) -> Snapshot | None:
 
 
 def _pristine_put(clock_ms: int, snap: Snapshot) -> None:
-    cache: OrderedDict = _loader.get_runtime().pristine
+    cache: OrderedDict[int, Snapshot] = _loader.get_runtime().pristine
     with _pristine_lock:
         cache[clock_ms] = snap
         while len(cache) > _PRISTINE_MAX:

@@ -96,7 +96,9 @@ class WasiState:
 
 def _state(caller: wasmtime.Caller) -> WasiState:
     data = ffi.wasmtime_context_get_data(caller._context())
-    return wt_value._unintern(data)
+    # The binding is declared to return a pointer, but its restype is c_void_p: an int index.
+    state: WasiState = wt_value._unintern(data)  # type: ignore[arg-type]
+    return state
 
 
 def _mem(caller: wasmtime.Caller) -> tuple[int, int]:
@@ -241,9 +243,10 @@ def define_wasi(linker: wasmtime.Linker, module: wasmtime.Module) -> None:
     for imp in module.imports:
         if imp.module != "wasi_snapshot_preview1":
             raise RuntimeError(f"unexpected import {imp.module}.{imp.name}")
-        impl = _IMPLS.get(imp.name)
-        if impl is None:
-            raise RuntimeError(f"no host implementation for WASI import {imp.name}")
+        name = imp.name
+        impl = _IMPLS.get(name) if name is not None else None
+        if name is None or impl is None:
+            raise RuntimeError(f"no host implementation for WASI import {name}")
         ty = imp.type
         assert isinstance(ty, wasmtime.FuncType)
-        linker.define_func(imp.module, imp.name, ty, impl, access_caller=True)
+        linker.define_func(imp.module, name, ty, impl, access_caller=True)
