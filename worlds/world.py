@@ -29,7 +29,7 @@ class Page:
     ``has_more`` says whether more items existed beyond ``limit`` when the page was read.
     """
 
-    data: list[dict]
+    data: list[dict[str, Any]]
     cursor: str | None
     has_more: bool
 
@@ -43,11 +43,11 @@ class EventResult:
     holds the :class:`~worlds.errors.EntityConflictError`).
     """
 
-    event: dict | None
-    run: dict | None = None
-    step: dict | None = None
-    hook: dict | None = None
-    wait: dict | None = None
+    event: dict[str, Any] | None
+    run: dict[str, Any] | None = None
+    step: dict[str, Any] | None = None
+    hook: dict[str, Any] | None = None
+    wait: dict[str, Any] | None = None
     conflict: Exception | None = None
 
 
@@ -56,7 +56,7 @@ class EventItem(NamedTuple):
 
     event_type: str
     correlation_id: str | None = None
-    event_data: dict | None = None
+    event_data: dict[str, Any] | None = None
 
 
 def as_item(item: Any) -> EventItem:
@@ -131,7 +131,7 @@ class World(StreamStore, abc.ABC):
         event_type: str,
         *,
         correlation_id: str | None = None,
-        event_data: dict | None = None,
+        event_data: dict[str, Any] | None = None,
     ) -> EventResult:
         """Validate, append and project one event. Raises ``worlds.errors.*``."""
 
@@ -163,13 +163,13 @@ class World(StreamStore, abc.ABC):
         next write would be fenced). Worlds whose leases cannot be lost say False."""
         return False
 
-    def event_cursor(self, event: dict) -> str:
+    def event_cursor(self, event: dict[str, Any]) -> str:
         """The opaque cursor naming ``event`` (an event this world returned)."""
         from .rules import cursor_of
 
         return cursor_of(event, "eventId")
 
-    def schema_status(self) -> dict:
+    def schema_status(self) -> dict[str, Any]:
         """``{"world", "schemaVersion", "current"}`` of the store behind this world."""
         return {"world": "local", "schemaVersion": 1, "current": True}
 
@@ -178,7 +178,7 @@ class World(StreamStore, abc.ABC):
         return int(self.schema_status()["schemaVersion"])
 
     @abc.abstractmethod
-    def get_run(self, run_id: str) -> dict:
+    def get_run(self, run_id: str) -> dict[str, Any]:
         """The run entity. Raises ``RunNotFoundError``."""
 
     @abc.abstractmethod
@@ -208,7 +208,7 @@ class World(StreamStore, abc.ABC):
         """
 
     @abc.abstractmethod
-    def get_step(self, run_id: str, step_id: str) -> dict:
+    def get_step(self, run_id: str, step_id: str) -> dict[str, Any]:
         """The step entity. Raises ``StepNotFoundError``."""
 
     @abc.abstractmethod
@@ -218,11 +218,11 @@ class World(StreamStore, abc.ABC):
         """Steps of one run, newest first by default."""
 
     @abc.abstractmethod
-    def get_hook(self, hook_id: str) -> dict:
+    def get_hook(self, hook_id: str) -> dict[str, Any]:
         """The live hook entity. Raises ``HookNotFoundError``."""
 
     @abc.abstractmethod
-    def get_hook_by_token(self, token: str) -> dict:
+    def get_hook_by_token(self, token: str) -> dict[str, Any]:
         """The live hook holding ``token``. Raises ``HookNotFoundError`` (with ``token``)."""
 
     @abc.abstractmethod
@@ -237,7 +237,7 @@ class World(StreamStore, abc.ABC):
         """Live hooks, oldest first by default, optionally of one run."""
 
     @abc.abstractmethod
-    def list_waits(self, run_id: str) -> list[dict]:
+    def list_waits(self, run_id: str) -> list[dict[str, Any]]:
         """Open and completed waits of a run (empty once the run is terminal), oldest first."""
 
     @abc.abstractmethod
@@ -245,7 +245,7 @@ class World(StreamStore, abc.ABC):
         """Store (overwrite) the run's snapshot and the cursor of the last event it includes."""
 
     @abc.abstractmethod
-    def load_snapshot(self, run_id: str) -> tuple[bytes, dict] | None:
+    def load_snapshot(self, run_id: str) -> tuple[bytes, dict[str, Any]] | None:
         """``(data, {"eventsCursor", "createdAt"})`` or ``None`` when there is no snapshot."""
 
     @abc.abstractmethod

@@ -16,7 +16,7 @@ import time
 from dataclasses import dataclass
 
 from wfctl.engine.worker import Claim, Outcome, backoff_delay
-from worlds import World, all_items
+from worlds import Page, World, all_items
 
 RESCAN_S = 2.0
 
@@ -100,11 +100,11 @@ class LocalDiscovery:
         now_ms = int(time.time() * 1000)
         active: list[str] = []
         for status in ("pending", "running"):
-            runs = all_items(
-                lambda c, status=status: self.world.list_runs(
-                    status=status, cursor=c, limit=200, sort="asc"
-                )
-            )
+
+            def page(cursor: str | None, status: str = status) -> Page:
+                return self.world.list_runs(status=status, cursor=cursor, limit=200, sort="asc")
+
+            runs = all_items(page)
             active.extend(r["runId"] for r in runs)
         live = set(active)
         for gone in [r for r in self.seen if r not in live]:

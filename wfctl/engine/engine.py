@@ -20,7 +20,7 @@ import time
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from wfctl import __version__
 from wfctl.config import env_int
@@ -55,12 +55,12 @@ from worlds.errors import (
 )
 
 if TYPE_CHECKING:
-    from wfctl.runtime.machine import VMState
+    from wfctl.runtime.machine import VMState, _Template
 
 log = logging.getLogger("wfctl.engine")
 
 
-def template_for(bundle: Any) -> Any:
+def template_for(bundle: Any) -> _Template:
     # The VM (wasmtime) loads only where a workflow executes, not for `wfctl inspect`.
     from wfctl.runtime.machine import template_for
 
@@ -86,11 +86,13 @@ class RunResult:
 
     @property
     def run_id(self) -> str:
-        return self.run["runId"]
+        run_id: str = self.run["runId"]
+        return run_id
 
     @property
     def status(self) -> str:
-        return self.run["status"]
+        status: str = self.run["status"]
+        return status
 
 
 class LogState:
@@ -107,7 +109,8 @@ class LogState:
         for ev in events:
             self.events.append(ev)
             t = ev["eventType"]
-            cid = ev.get("correlationId")
+            # Every event read below is an entity event: it carries its correlationId.
+            cid = cast(str, ev.get("correlationId"))
             data = ev.get("eventData") or {}
             if t in TERMINAL_EVENTS:
                 self.terminal = t
@@ -421,7 +424,7 @@ class _Invocation:
 
     def write(
         self, event_type: str, correlation_id: str | None = None, data: dict[str, Any] | None = None
-    ) -> dict | None:
+    ) -> dict[str, Any] | None:
         try:
             res = self.world.create_event(
                 self.run_id, event_type, correlation_id=correlation_id, event_data=data
@@ -517,11 +520,11 @@ class _Invocation:
 
     def _loop(
         self,
-        run: dict,
+        run: dict[str, Any],
         runtime: Runtime,
         executor: StepExecutor,
         pool: hotpath.StepPool,
-        inflight: dict,
+        inflight: dict[str, Any],
     ) -> None:
         from wfctl.runtime.machine import VMState
 
@@ -636,7 +639,7 @@ class _Invocation:
             return None
         return max(0.0, due_ms / 1000 - time.time()) + 0.001
 
-    def _will_wait_for_timer(self, pending: list[dict]) -> bool:
+    def _will_wait_for_timer(self, pending: list[dict[str, Any]]) -> bool:
         waits = [int(p["resumeAt"]) for p in pending if p["type"] == "wait"]
         return bool(waits) and self._can_wait_until(min(waits))
 
@@ -651,7 +654,7 @@ class _Invocation:
                     self.state.open_waits.pop(cid, None)
         return wrote
 
-    def _create(self, items: list[dict]) -> bool:
+    def _create(self, items: list[dict[str, Any]]) -> bool:
         """Write the events for operations the log does not have yet; True on a hook conflict.
         One batch (group commit), with the step_started of the steps about to run."""
         free = max(0, self.engine.concurrency - len(self._inflight))
@@ -663,11 +666,11 @@ class _Invocation:
 
     def _schedule(
         self,
-        run: dict,
-        pending: list[dict],
+        run: dict[str, Any],
+        pending: list[dict[str, Any]],
         executor: StepExecutor,
         pool: hotpath.StepPool,
-        inflight: dict,
+        inflight: dict[str, Any],
     ) -> int | None:
         """Submit every runnable step; returns the earliest future retry time (ms) if any.
         The only runnable step (nothing else in flight) runs inline, on this thread."""

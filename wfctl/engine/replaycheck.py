@@ -101,7 +101,12 @@ def check_run(engine: Engine, run_id: str, runtime_name: str) -> ReplayReport:
 
 
 def _diverged(
-    run_id: str, log: list[dict], index: int, expected: str, actual: str, message: str | None = None
+    run_id: str,
+    log: list[dict[str, Any]],
+    index: int,
+    expected: str,
+    actual: str,
+    message: str | None = None,
 ) -> ReplayReport:
     divergence: dict[str, Any] = {"index": index, "expected": expected, "actual": actual}
     if index < len(log):
@@ -112,7 +117,11 @@ def _diverged(
 
 
 def _compare(
-    run: dict, log: list[dict], terminal: int | None, state: Any, key: bytes | None
+    run: dict[str, Any],
+    log: list[dict[str, Any]],
+    terminal: int | None,
+    state: Any,
+    key: bytes | None,
 ) -> ReplayReport:
     rid = run["runId"]
     err = state.error or {}
@@ -155,7 +164,9 @@ def _compare(
     return ReplayReport(rid, True)  # a cancelled run: the log up to the cancel reproduced
 
 
-def _stored_failure(log: list[dict], terminal: int | None, key: bytes | None) -> str | None:
+def _stored_failure(
+    log: list[dict[str, Any]], terminal: int | None, key: bytes | None
+) -> str | None:
     """The message of the run's ``run_failed`` event (decrypted when needed), if any."""
     if terminal is None or log[terminal]["eventType"] != "run_failed":
         return None

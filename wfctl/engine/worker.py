@@ -266,7 +266,11 @@ def _stop_on_sigterm(
         wake.set()
 
     previous = signal.signal(signal.SIGTERM, handler)
-    return lambda: signal.signal(signal.SIGTERM, previous)
+
+    def restore() -> None:
+        signal.signal(signal.SIGTERM, previous)
+
+    return restore
 
 
 def _account(p: WorkerPass, outcome: Outcome) -> None:
@@ -284,4 +288,4 @@ def _account(p: WorkerPass, outcome: Outcome) -> None:
 
 def backoff_delay(attempts: int, *, base: float = 0.5, cap: float = 30.0) -> float:
     """Exponential back-off for runs that could not be driven (0.5 s, 1 s, 2 s ... 30 s)."""
-    return min(cap, base * (2 ** max(0, attempts - 1)))
+    return min(cap, base * (2.0 ** max(0, attempts - 1)))

@@ -27,7 +27,7 @@ def _default(value: Any) -> Any:
     raise TypeError(f"cannot store {type(value).__name__} in the world")
 
 
-def _revive(obj: dict) -> Any:
+def _revive(obj: dict[str, Any]) -> Any:
     if len(obj) == 2 and obj.get("__type") == "Uint8Array" and isinstance(obj.get("data"), str):
         return base64.b64decode(obj["data"])
     return obj

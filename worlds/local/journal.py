@@ -17,7 +17,9 @@ import logging
 import os
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from ..rules import PRIVATE_KEY, public_event  # noqa: F401 (re-exported)
 from .files import dumps_compact, loads, utf8
@@ -27,7 +29,7 @@ from .state import RunState
 log = logging.getLogger("worlds.local")
 
 
-def encode_line(line: dict) -> bytes:
+def encode_line(line: dict[str, Any]) -> bytes:
     return utf8(dumps_compact(line) + "\n")
 
 
@@ -42,7 +44,7 @@ class Journal:
         self.inode = inode  # None: no journal file
         self.offset = 0  # bytes consumed (end of the last complete line)
         self.size = 0  # file size at the last refresh; > offset means a torn tail
-        self.lines: list[dict] = []
+        self.lines: list[dict[str, Any]] = []
         self.keys: list[tuple[int, str]] = []  # (createdAt ms, eventId) per line, for paging
         self.state = RunState(self.run_id)
 
@@ -86,7 +88,7 @@ class Journal:
             self.offset += end + 1
             return self
 
-    def read(self) -> tuple[list[dict], list[tuple[int, str]]]:
+    def read(self) -> tuple[list[dict[str, Any]], list[tuple[int, str]]]:
         """Refresh, then a consistent copy of (lines, keys)."""
         self.refresh()
         with self.lock:
@@ -110,7 +112,7 @@ class Journal:
 class JournalCache:
     """Bounded LRU of :class:`Journal` objects, one per run."""
 
-    def __init__(self, journal_path, capacity: int = 128) -> None:
+    def __init__(self, journal_path: Callable[[str], Path], capacity: int = 128) -> None:
         self._path_of = journal_path
         self._capacity = capacity
         self._lock = threading.Lock()

@@ -6,6 +6,7 @@ import logging
 import os
 from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import Any
 
 from ..rules import cursor_of, parse_cursor  # noqa: F401 (re-exported)
 from ..world import Page
@@ -49,7 +50,7 @@ def scan_run_files(directory: Path, run_id: str) -> Iterable[tuple[Path, object]
     yield from scan_json(directory, prefix=prefix)
 
 
-def newest(a: dict | None, b: dict | None) -> dict | None:
+def newest(a: dict[str, Any] | None, b: dict[str, Any] | None) -> dict[str, Any] | None:
     """Of two copies of one entity (one per layout), the one updated last."""
     if a is None or b is None:
         return a if b is None else b
@@ -58,7 +59,7 @@ def newest(a: dict | None, b: dict | None) -> dict | None:
     )
 
 
-def entity_key(item: dict, id_field: str) -> Key | None:
+def entity_key(item: dict[str, Any], id_field: str) -> Key | None:
     created = ms_from_iso(item.get("createdAt"))
     ident = item.get(id_field)
     if created is None or not isinstance(ident, str):
@@ -67,14 +68,14 @@ def entity_key(item: dict, id_field: str) -> Key | None:
 
 
 def paginate(
-    items: list[tuple[Key, dict]],
+    items: list[tuple[Key, dict[str, Any]]],
     *,
     id_field: str,
     cursor: str | None,
     limit: int | None,
     sort: str,
     presorted: bool = False,
-    copy: Callable[[dict], dict] = dict,
+    copy: Callable[[dict[str, Any]], dict[str, Any]] = dict,
 ) -> Page:
     """Sort by (createdAt, id), keep what lies strictly after ``cursor``, cut at ``limit``."""
     if sort not in ("asc", "desc"):
@@ -101,7 +102,9 @@ def paginate(
     )
 
 
-def _drop_until(items, after):
+def _drop_until(
+    items: list[tuple[Key, dict[str, Any]]], after: Callable[[Key], bool]
+) -> list[tuple[Key, dict[str, Any]]]:
     # Items are sorted in the walk direction, so everything after the first match matches.
     for index, (key, _) in enumerate(items):
         if after(key):

@@ -11,8 +11,11 @@ point and roll-forward rebuilds a projection that a crash lost.
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any, cast
+
+from ..rules import public_event
 from .files import create_exclusive, dumps_pretty, unlink, utf8, write_atomic
-from .journal import public_event
 from .layout import Layout
 from .state import TERMINAL_RUN_EVENTS, RunState
 from .tokens import TokenClaims
@@ -23,17 +26,18 @@ class Projector:
         self._layout = layout
         self._claims = claims
 
-    def _write(self, path, value) -> None:
+    def _write(self, path: Path, value: Any) -> None:
         write_atomic(path, utf8(dumps_pretty(value)), durable=False)
 
     def _lock(self, kind: str, name: str) -> None:
         create_exclusive(self._layout.lock_file(kind, name))
 
-    def project(self, line: dict, state: RunState) -> None:
+    def project(self, line: dict[str, Any], state: RunState) -> None:
         layout = self._layout
         kind = line["eventType"]
         run_id = state.run_id
-        corr = line.get("correlationId")
+        # A committed line: every entity event has its correlationId (run events never read it).
+        corr = cast(str, line.get("correlationId"))
         key = f"{run_id}-{corr}"
 
         if kind in ("run_created", "run_started") or kind in TERMINAL_RUN_EVENTS:
@@ -79,7 +83,7 @@ class Projector:
         for corr in state.wait_ids:
             unlink(self._layout.wait(state.run_id, corr))
 
-    def reproject(self, lines: list[dict], state: RunState) -> None:
+    def reproject(self, lines: list[dict[str, Any]], state: RunState) -> None:
         """Rewrite every file of a run from its journal (repair after e.g. a power loss).
 
         Projecting each line with the *final* state is correct because every step only writes
@@ -95,9 +99,9 @@ class _WriteOnce(Projector):
 
     def __init__(self, layout: Layout, claims: TokenClaims) -> None:
         super().__init__(layout, claims)
-        self._written: set[object] = set()
+        self._written: set[Path] = set()
 
-    def _write(self, path: object, value: object) -> None:
+    def _write(self, path: Path, value: Any) -> None:
         if path not in self._written:
             self._written.add(path)
             super()._write(path, value)

@@ -10,19 +10,22 @@ from __future__ import annotations
 import bisect
 import logging
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..errors import CorruptDataError, HookNotFoundError, RunNotFoundError, StepNotFoundError
+from ..rules import parse_cursor, public_event
 from ..world import Page
 from .entities import clone
 from .files import read_json
 from .ids import is_safe_id, ms_from_iso, require_safe
-from .journal import public_event
-from .listing import entity_key, newest, paginate, parse_cursor, scan_json, scan_run_files
+from .listing import Key, entity_key, newest, paginate, scan_json, scan_run_files
 
 if TYPE_CHECKING:
+    from contextlib import AbstractContextManager
+
     from .journal import JournalCache
     from .layout import Layout
+    from .state import RunState
     from .tokens import TokenClaims
 
 log = logging.getLogger("worlds.local")
@@ -39,7 +42,15 @@ class ReadsMixin:
     _journals: JournalCache
     _claims: TokenClaims
 
-    def _read_entity(self, path: Path, missing: Exception) -> dict:
+    if TYPE_CHECKING:  # provided by LocalWorld
+
+        def _write_lock(self, run_id: str) -> AbstractContextManager[None]: ...
+        def _rebuild_journal(self, run_id: str) -> None: ...
+        def _fold_event_files(self, run_id: str) -> tuple[list[dict[str, Any]], RunState]: ...
+        def _peek_state(self, run_id: str) -> RunState | None: ...
+        def reproject_run(self, run_id: str) -> None: ...
+
+    def _read_entity(self, path: Path, missing: Exception) -> dict[str, Any]:
         try:
             value = read_json(path)
         except ValueError as exc:
@@ -50,17 +61,17 @@ class ReadsMixin:
             raise CorruptDataError(str(path), f"{path} does not hold a JSON object.")
         return value
 
-    def get_run(self, run_id: str) -> dict:
+    def get_run(self, run_id: str) -> dict[str, Any]:
         require_safe(run_id, "run id")
         return self._read_entity(
             self.layout.run(run_id), RunNotFoundError(f'Workflow run "{run_id}" not found.')
         )
 
-    def get_step(self, run_id: str, step_id: str) -> dict:
+    def get_step(self, run_id: str, step_id: str) -> dict[str, Any]:
         require_safe(run_id, "run id")
         require_safe(step_id, "step id")
         missing = StepNotFoundError(f'Step "{step_id}" not found.')
-        found: dict | None = None
+        found: dict[str, Any] | None = None
         for path in self.layout.step_paths(run_id, step_id):  # flat and run-scoped
             try:
                 found = newest(found, self._read_entity(path, missing))
@@ -70,13 +81,13 @@ class ReadsMixin:
             raise missing
         return found
 
-    def get_hook(self, hook_id: str) -> dict:
+    def get_hook(self, hook_id: str) -> dict[str, Any]:
         require_safe(hook_id, "hook id")
         return self._read_entity(
             self.layout.hook(hook_id), HookNotFoundError(f'Hook "{hook_id}" not found.')
         )
 
-    def get_hook_by_token(self, token: str) -> dict:
+    def get_hook_by_token(self, token: str) -> dict[str, Any]:
         claim = self._claims.read(token) if isinstance(token, str) else None
         if claim is not None and is_safe_id(claim.get("hookId")):
             try:
@@ -100,10 +111,10 @@ class ReadsMixin:
         limit: int = 20,
         sort: str = "desc",
     ) -> Page:
-        items = []
+        items: list[tuple[Key, dict[str, Any]]] = []
         for path, run in scan_json(self.layout.runs):
             key = entity_key(run, "runId") if isinstance(run, dict) else None
-            if key is None or not isinstance(run.get("status"), str):
+            if key is None or not isinstance(run, dict) or not isinstance(run.get("status"), str):
                 log.warning("Skipping %s: not a workflow run", path)
                 continue
             if workflow_name is not None and run.get("workflowName") != workflow_name:
@@ -142,7 +153,7 @@ class ReadsMixin:
             copy=clone,
         )
 
-    def _recover_index(self, run_id: str) -> tuple[list[dict], list[tuple[int, str]]]:
+    def _recover_index(self, run_id: str) -> tuple[list[dict[str, Any]], list[tuple[int, str]]]:
         """Events of a run whose journal is missing: rebuild it (once) or read events/."""
         journal = self._journals.get(run_id)
         if journal.refresh().exists:
@@ -161,10 +172,10 @@ class ReadsMixin:
         self, run_id: str, *, cursor: str | None = None, limit: int = 20, sort: str = "desc"
     ) -> Page:
         require_safe(run_id, "run id")
-        steps: dict[str, dict] = {}
+        steps: dict[str, dict[str, Any]] = {}
         for path, step in scan_run_files(self.layout.steps, run_id):  # both layouts
             key = entity_key(step, "stepId") if isinstance(step, dict) else None
-            if key is None:
+            if key is None or not isinstance(step, dict):
                 log.warning("Skipping %s: not a step", path)
                 continue
             if step.get("runId") == run_id:
@@ -180,17 +191,17 @@ class ReadsMixin:
         limit: int = 20,
         sort: str = "asc",
     ) -> Page:
-        items = []
+        items: list[tuple[Key, dict[str, Any]]] = []
         for path, hook in scan_json(self.layout.hooks):
             key = entity_key(hook, "hookId") if isinstance(hook, dict) else None
-            if key is None:
+            if key is None or not isinstance(hook, dict):
                 log.warning("Skipping %s: not a hook", path)
                 continue
             if run_id is None or hook.get("runId") == run_id:
                 items.append((key, hook))
         return paginate(items, id_field="hookId", cursor=cursor, limit=limit, sort=sort)
 
-    def list_waits(self, run_id: str) -> list[dict]:
+    def list_waits(self, run_id: str) -> list[dict[str, Any]]:
         require_safe(run_id, "run id")
         journal = self._journals.get(run_id).refresh()
         if journal.exists:

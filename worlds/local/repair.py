@@ -23,8 +23,10 @@ import os
 from typing import Any
 
 from ..errors import CorruptDataError, HookNotFoundError, RunNotFoundError
+from ..world import Page
 from .files import read_json
 from .ids import is_safe_id, ms_from_iso
+from .reads import ReadsMixin
 
 log = logging.getLogger("worlds.local")
 
@@ -59,7 +61,7 @@ def journal_problem(world: Any, run_id: str) -> str | None:
     # A projection may lag behind the journal (it is written behind it), never lead it: a run
     # file with a later status than the journal's, or updated after its last event, was
     # projected from events the journal no longer has.
-    ahead = status is not None and _RANK.get(run.get("status"), 0) > _RANK.get(status, 0)
+    ahead = status is not None and _RANK.get(str(run.get("status")), 0) > _RANK.get(status, 0)
     if updated > last_ms or ahead:
         return (
             f"the journal of run {run_id} is shorter than its projections: it ends at "
@@ -70,26 +72,26 @@ def journal_problem(world: Any, run_id: str) -> str | None:
     return None
 
 
-class SelfHealingMixin:
+class SelfHealingMixin(ReadsMixin):
     """Put before the reads mixin in ``LocalWorld``'s bases."""
 
     def _heal(self, run_id: str) -> bool:
-        if not is_safe_id(run_id) or not self.layout.journal(run_id).exists():  # type: ignore[attr-defined]
+        if not is_safe_id(run_id) or not self.layout.journal(run_id).exists():
             return False
         log.warning("Rebuilding the projection of run %s from its journal", run_id)
-        self.reproject_run(run_id)  # type: ignore[attr-defined]
+        self.reproject_run(run_id)
         return True
 
-    def get_run(self, run_id: str) -> dict:
+    def get_run(self, run_id: str) -> dict[str, Any]:
         try:
-            return super().get_run(run_id)  # type: ignore[misc]
+            return super().get_run(run_id)
         except (CorruptDataError, RunNotFoundError):
             if not self._heal(run_id):
                 raise
-        return super().get_run(run_id)  # type: ignore[misc]
+        return super().get_run(run_id)
 
-    def list_runs(self, **kwargs: Any) -> Any:
-        journals = self.layout.journals  # type: ignore[attr-defined]
+    def list_runs(self, **kwargs: Any) -> Page:
+        journals = self.layout.journals
         try:
             names = os.listdir(journals)
         except FileNotFoundError:
@@ -99,7 +101,7 @@ class SelfHealingMixin:
             if not name.endswith(_SUFFIX):
                 continue
             run_id = name[: -len(_SUFFIX)]
-            path = self.layout.run(run_id)  # type: ignore[attr-defined]
+            path = self.layout.run(run_id)
             try:
                 st = path.stat()
                 stamp = (st.st_mtime_ns, st.st_size)
@@ -111,21 +113,21 @@ class SelfHealingMixin:
                 self._heal(run_id)
             else:
                 seen[run_id] = stamp
-        return super().list_runs(**kwargs)  # type: ignore[misc]
+        return super().list_runs(**kwargs)
 
-    def get_hook_by_token(self, token: str) -> dict:
+    def get_hook_by_token(self, token: str) -> dict[str, Any]:
         try:
-            return super().get_hook_by_token(token)  # type: ignore[misc]
+            return super().get_hook_by_token(token)
         except HookNotFoundError:
-            claim = self._claims.read(token) if isinstance(token, str) else None  # type: ignore[attr-defined]
-            if not claim and not self.layout.version.exists():  # type: ignore[attr-defined]
+            claim = self._claims.read(token) if isinstance(token, str) else None
+            if not claim and not self.layout.version.exists():
                 from .shared import rebuild_all  # the shared tree was deleted under us
 
                 if not rebuild_all(self):
                     raise
             elif not claim or not self._heal(str(claim.get("runId"))):
                 raise
-        return super().get_hook_by_token(token)  # type: ignore[misc]
+        return super().get_hook_by_token(token)
 
     def journal_problem(self, run_id: str) -> str | None:
         return journal_problem(self, run_id)
@@ -138,5 +140,5 @@ class SelfHealingMixin:
             return
         problem = journal_problem(self, run_id)
         if problem is not None:
-            raise CorruptDataError(str(self.layout.journal(run_id)), problem)  # type: ignore[attr-defined]
+            raise CorruptDataError(str(self.layout.journal(run_id)), problem)
         checked.add(run_id)

@@ -25,6 +25,7 @@ import os
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
+from typing import Any
 
 from ..errors import EntityConflictError, InvalidTransitionError
 from ..rules import (
@@ -39,7 +40,7 @@ from ..rules import (
     normalize_data,
     result_of,
 )
-from ..world import EventResult, Lease, Page, World, as_item
+from ..world import EventItem, EventResult, Lease, Page, World, as_item
 from .entities import clone
 from .files import (
     append_durable,
@@ -67,6 +68,8 @@ from .tokens import TokenClaims
 from .writebehind import WriteBehind, project_steps
 
 log = logging.getLogger("worlds.local")
+# (eventType, correlationId, normalized eventData) of one validated request.
+_Request = tuple[str, str | None, dict[str, Any]]
 
 # How many trailing journal lines roll-forward checks for a missing event file (a batch commits
 # several lines at once; a crash can leave all of them unprojected).
@@ -111,7 +114,7 @@ class LocalWorld(SelfHealingMixin, ReadsMixin, LocalStreams, World):
         event_type: str,
         *,
         correlation_id: str | None = None,
-        event_data: dict | None = None,
+        event_data: dict[str, Any] | None = None,
     ) -> EventResult:
         if event_type == "run_created":
             if run_id is None:
@@ -121,12 +124,15 @@ class LocalWorld(SelfHealingMixin, ReadsMixin, LocalStreams, World):
                 check_run_id_time(run_id)
         elif run_id is None:
             check_request(event_type, run_id, correlation_id, normalize_data(event_data))
+        assert run_id is not None  # check_request raised: only run_created may omit it
         (result,) = self._commit(run_id, [(event_type, correlation_id, event_data)])
         if result.conflict is not None:
             raise result.conflict
         return result
 
-    def create_events(self, run_id: str, items: list, *, durable: bool = True) -> list[EventResult]:
+    def create_events(
+        self, run_id: str, items: list[Any], *, durable: bool = True
+    ) -> list[EventResult]:
         if run_id is None:
             raise InvalidTransitionError("create_events needs a run id.")
         require_safe(run_id, "run id")
@@ -135,12 +141,18 @@ class LocalWorld(SelfHealingMixin, ReadsMixin, LocalStreams, World):
             check_run_id_time(run_id)
         return self._commit(run_id, batch, durable=durable)
 
-    def _commit(self, run_id: str, items: list, *, durable: bool = True) -> list[EventResult]:
+    def _commit(
+        self,
+        run_id: str,
+        items: list[EventItem] | list[tuple[str, str | None, dict[str, Any] | None]],
+        *,
+        durable: bool = True,
+    ) -> list[EventResult]:
         """Validate ``items`` in order and append them with one journal write (fsynced unless
         ``durable=False`` under this world's lease: then the run's next fsync covers it)."""
         require_safe(run_id, "run id")
         self._verify_journal(run_id)  # repair.py: never append to a cut journal
-        requests = []
+        requests: list[_Request] = []
         for kind, corr, event_data in items:
             if corr is not None:
                 require_safe(corr, "correlation id")
@@ -205,39 +217,41 @@ class LocalWorld(SelfHealingMixin, ReadsMixin, LocalStreams, World):
             if self._behind.has_pending(rid):
                 self.flush(rid)
 
-    def get_run(self, run_id: str) -> dict:
+    def get_run(self, run_id: str) -> dict[str, Any]:
         self._settle(run_id)
         return super().get_run(run_id)
 
-    def get_step(self, run_id: str, step_id: str) -> dict:
+    def get_step(self, run_id: str, step_id: str) -> dict[str, Any]:
         self._settle(run_id)
         return super().get_step(run_id, step_id)
 
-    def list_steps(self, run_id: str, **kwargs) -> Page:
+    def list_steps(self, run_id: str, **kwargs: Any) -> Page:
         self._settle(run_id)
         return super().list_steps(run_id, **kwargs)
 
-    def list_runs(self, **kwargs) -> Page:
+    def list_runs(self, **kwargs: Any) -> Page:
         self._settle()
         return super().list_runs(**kwargs)
 
-    def get_hook(self, hook_id: str) -> dict:
+    def get_hook(self, hook_id: str) -> dict[str, Any]:
         self._settle()
         return super().get_hook(hook_id)
 
-    def get_hook_by_token(self, token: str) -> dict:
+    def get_hook_by_token(self, token: str) -> dict[str, Any]:
         self._settle()
         return super().get_hook_by_token(token)
 
-    def list_hooks(self, **kwargs) -> Page:
+    def list_hooks(self, **kwargs: Any) -> Page:
         self._settle()
         return super().list_hooks(**kwargs)
 
-    def _decide(self, journal: Journal, run_id: str, requests: list) -> tuple:
+    def _decide(
+        self, journal: Journal, run_id: str, requests: list[_Request]
+    ) -> tuple[list[EventResult], list[dict[str, Any]], list[bytes]]:
         """Validate each request against the state including the earlier ones; build lines."""
         work = journal.state.copy()
         results: list[EventResult] = []
-        lines: list[dict] = []
+        lines: list[dict[str, Any]] = []
         payloads: list[bytes] = []
         for kind, corr, data in requests:
             if kind == "run_created" and (work.run is not None or self.layout.run(run_id).exists()):
@@ -264,7 +278,7 @@ class LocalWorld(SelfHealingMixin, ReadsMixin, LocalStreams, World):
             results.append(result_of(line, work))
         return results, lines, payloads
 
-    def _claim_token(self, line: dict, state: RunState) -> dict:
+    def _claim_token(self, line: dict[str, Any], state: RunState) -> dict[str, Any]:
         """Caller holds the token's lock: claim it, or turn the event into ``hook_conflict``."""
         token = line["eventData"]["token"]
         corr = line["correlationId"]
@@ -279,7 +293,7 @@ class LocalWorld(SelfHealingMixin, ReadsMixin, LocalStreams, World):
         self._claims.write(token, state.run_id, corr)
         return line
 
-    def _claim_is_live(self, claim: dict, own: RunState) -> bool:
+    def _claim_is_live(self, claim: dict[str, Any], own: RunState) -> bool:
         """A claim is live while its hook is live in its run's journal (run not terminal)."""
         owner_run, owner_hook = claim.get("runId"), claim.get("hookId")
         if not is_safe_id(owner_run) or not isinstance(owner_hook, str):
@@ -332,7 +346,7 @@ class LocalWorld(SelfHealingMixin, ReadsMixin, LocalStreams, World):
         payload = b"".join(encode_line(line) for line in lines)
         write_atomic(self.layout.journal(run_id), payload, durable=self.durable)
 
-    def _fold_event_files(self, run_id: str) -> tuple[list[dict], RunState]:
+    def _fold_event_files(self, run_id: str) -> tuple[list[dict[str, Any]], RunState]:
         by_id = {}
         for _, event in scan_run_files(self.layout.events, run_id):  # flat and run-scoped
             if (
@@ -388,7 +402,7 @@ class LocalWorld(SelfHealingMixin, ReadsMixin, LocalStreams, World):
         meta = {"eventsCursor": events_cursor, "createdAt": iso_from_ms(now_ms())}
         write_atomic(meta_path, utf8(dumps_pretty(meta)), durable=self.durable)
 
-    def load_snapshot(self, run_id: str) -> tuple[bytes, dict] | None:
+    def load_snapshot(self, run_id: str) -> tuple[bytes, dict[str, Any]] | None:
         require_safe(run_id, "run id")
         bin_path, meta_path = self.layout.snapshot(run_id)
         try:

@@ -14,12 +14,15 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..streams import StreamChunks, StreamClosedError
 from .files import dumps_pretty, read_json, utf8, write_atomic
 from .ids import ULIDS, require_safe
 from .locks import flocked
+
+if TYPE_CHECKING:
+    from .layout import Layout
 
 _DATA = b"\x00"
 _EOF = b"\x01"
@@ -30,7 +33,7 @@ class LocalStreams:
 
     root: Path
     durable: bool
-    layout: Any
+    layout: Layout
 
     # -- paths
     def _streams_dir(self) -> Path:

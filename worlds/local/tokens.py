@@ -10,7 +10,9 @@ not live in the owner's journal) holds the same lock, so it can never see a clai
 from __future__ import annotations
 
 import logging
+from contextlib import AbstractContextManager
 from pathlib import Path
+from typing import Any
 
 from .files import create_exclusive, dumps_compact, read_json, unlink, utf8, write_atomic
 from .layout import Layout
@@ -24,10 +26,10 @@ class TokenClaims:
         self._layout = layout
         self._durable = durable
 
-    def locked(self, token: str):
+    def locked(self, token: str) -> AbstractContextManager[None]:
         return flocked(self._layout.token_lock(token))
 
-    def read(self, token: str) -> dict | None:
+    def read(self, token: str) -> dict[str, Any] | None:
         """The claim, or None when absent or unreadable (an unreadable claim is debris)."""
         path = self._layout.token(token)
         try:

@@ -29,7 +29,7 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..rules import public_event
 
@@ -63,7 +63,7 @@ class WriteBehind:
         self._delay = projection_delay() if delay is None else delay
         self._guard = threading.Lock()
         self._leased: dict[str, int] = {}  # run id -> nesting depth of held leases
-        self._pending: dict[str, list[dict]] = {}
+        self._pending: dict[str, list[dict[str, Any]]] = {}
         self._projecting: dict[str, int] = {}  # lines taken from the queue, not yet projected
         self._locks: dict[str, threading.Lock] = {}  # run id -> projection lock
         self._unsynced: set[str] = set()
@@ -95,7 +95,7 @@ class WriteBehind:
     def needs_flush(self, run_id: str) -> bool:
         return self.has_pending(run_id) or run_id in self._unsynced
 
-    def add(self, run_id: str, lines: list[dict], *, synced: bool) -> bool:
+    def add(self, run_id: str, lines: list[dict[str, Any]], *, synced: bool) -> bool:
         """Queue ``lines`` (caller holds the write lock); True when the queue is full."""
         with self._guard:
             if synced:
@@ -122,7 +122,7 @@ class WriteBehind:
             self._unsynced.discard(run_id)
             return unsynced
 
-    def drain(self, run_id: str, project: Callable[[list[dict]], None]) -> None:
+    def drain(self, run_id: str, project: Callable[[list[dict[str, Any]]], None]) -> None:
         """Project every queued line of the run, in order (waits for a drain in progress)."""
         with self._guard:
             lock = self._locks.setdefault(run_id, threading.Lock())
@@ -167,7 +167,7 @@ class WriteBehind:
             timer.cancel()
 
 
-def project_steps(projector: Projector, lines: list[dict], state: RunState) -> None:
+def project_steps(projector: Projector, lines: list[dict[str, Any]], state: RunState) -> None:
     """Project a queue of step lines as one batch: each step's file once, events last.
 
     ``Projector.project`` per line would rewrite a step's file for each of its events
@@ -183,7 +183,7 @@ def project_steps(projector: Projector, lines: list[dict], state: RunState) -> N
         for line in lines:  # not only step events: the general path, line by line
             projector.project(line, state)
         return
-    steps: dict[str, dict] = {}
+    steps: dict[str, dict[str, Any]] = {}
     for line in lines:
         kind = line["eventType"]
         corr = line["correlationId"]

@@ -33,7 +33,7 @@ def load(text: str, blobs: list[bytes] | None) -> Any:
         return json.loads(text)
     parts = [bytes(b) for b in blobs]
 
-    def hook(obj: dict) -> Any:
+    def hook(obj: dict[str, Any]) -> Any:
         if len(obj) == 1 and _TAG in obj and isinstance(obj[_TAG], int):
             return parts[obj[_TAG]]
         return obj

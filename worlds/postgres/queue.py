@@ -59,7 +59,7 @@ class Outage:
             if not self.down:
                 self.down = True
                 log.warning("%s unreachable: %s; retrying with back-off", self.what, _one_line(exc))
-            return min(5.0, 0.2 * 2 ** (self.failures - 1))
+            return min(5.0, 0.2 * 2.0 ** (self.failures - 1))
 
     def ok(self) -> None:
         with self.lock:
@@ -141,6 +141,7 @@ class PgRunQueue:
             self._retry_at = time.monotonic() + self.outage.failed(outcome.error or "")
             return
         mine = (claim.run_id, claim.token)
+        args: tuple[Any, ...]  # the due expression's parameters
         with self.pool.connection() as conn:
             if outcome.kind == "driven" and outcome.terminal:
                 conn.execute(f"DELETE FROM {self.q} WHERE run_id = %s AND claim_id = %s", mine)
@@ -221,7 +222,8 @@ class PgRunQueue:
     # -- LISTEN ---------------------------------------------------------------------------
 
     def _conninfo(self) -> str:
-        return self.world.url  # without wfctl's own URL parameters
+        url: str = self.world.url  # without wfctl's own URL parameters
+        return url
 
     def _listen(self) -> None:
         """One autocommit connection LISTENing on the schema's channel; reconnects with
@@ -230,7 +232,7 @@ class PgRunQueue:
         while not self._stop.is_set():
             try:
                 url = self._conninfo()
-                extra = {} if "connect_timeout" in url else {"connect_timeout": 5}
+                extra: dict[str, Any] = {} if "connect_timeout" in url else {"connect_timeout": 5}
                 with psycopg.connect(url, autocommit=True, **extra) as conn:
                     conn.execute(f'LISTEN "{channel(self.schema)}"')
                     if failures and self._wake is not None:

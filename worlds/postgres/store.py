@@ -29,9 +29,9 @@ import threading
 import time
 import uuid
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar, cast
 
 import psycopg
 from psycopg import errors as pgerrors
@@ -66,11 +66,28 @@ from ..rules import (
     public_event,
     result_of,
 )
-from ..world import EventResult, Lease, Page, World, as_item
+from ..world import EventItem, EventResult, Lease, Page, World, as_item
 from . import codec, migrations
 from .lease import lease_ttl
 from .streams import PostgresStreams
 from .target import redact, schema_name, split_schema
+
+_T = TypeVar("_T")
+# (eventType, correlationId, normalized eventData) of one validated request.
+_Request = tuple[str, str | None, dict[str, Any]]
+
+
+def _first(row: tuple[Any, ...] | None) -> Any:
+    """Column 0 of a row a query always returns (e.g. the server clock)."""
+    assert row is not None, "query returned no row"
+    return row[0]
+
+
+def _doc(row: tuple[Any, ...]) -> dict[str, Any]:
+    """An entity row (doc, blobs) decoded: always a JSON object."""
+    doc: dict[str, Any] = codec.load(*row)
+    return doc
+
 
 log = logging.getLogger("worlds.postgres")
 
@@ -185,7 +202,7 @@ class PostgresWorld(PostgresStreams, World):
                 f"needs {latest}; run `wfctl db migrate`."
             )
 
-    def schema_status(self) -> dict:
+    def schema_status(self) -> dict[str, Any]:
         with self._connect() as conn:
             version = migrations.current_version(conn, self.schema)
         return {
@@ -207,7 +224,7 @@ class PostgresWorld(PostgresStreams, World):
         with self.pool.connection() as conn:
             yield conn
 
-    def _retrying(self, fn: Any, what: str) -> Any:
+    def _retrying(self, fn: Callable[[], _T], what: str) -> _T:
         """``fn()``, retried with backoff while the server is unreachable.
 
         An outage is logged once per World instance (not per call: a worker has several
@@ -243,19 +260,19 @@ class PostgresWorld(PostgresStreams, World):
             f"Lost the PostgreSQL world {self.target}: {_first_line(failed)}."
         ) from failed
 
-    def _read(self, sql: str, params: tuple = ()) -> list[tuple]:
+    def _read(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
         """A read, retried while the connection is broken (e.g. a server restart)."""
 
-        def run() -> list[tuple]:
+        def run() -> list[tuple[Any, ...]]:
             with self.pool.connection() as conn:
                 return conn.execute(sql, params).fetchall()
 
         return self._retrying(run, "a read")
 
-    def _write_simple(self, sql: str, params: tuple) -> list[tuple] | None:
+    def _write_simple(self, sql: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]] | None:
         """One idempotent statement in its own transaction, retried like a read."""
 
-        def run() -> list[tuple] | None:
+        def run() -> list[tuple[Any, ...]] | None:
             with self._tx() as conn:
                 cur = conn.execute(sql, params)
                 return cur.fetchall() if cur.description else None
@@ -270,7 +287,7 @@ class PostgresWorld(PostgresStreams, World):
         event_type: str,
         *,
         correlation_id: str | None = None,
-        event_data: dict | None = None,
+        event_data: dict[str, Any] | None = None,
     ) -> EventResult:
         if event_type == "run_created":
             if run_id is None:
@@ -280,13 +297,14 @@ class PostgresWorld(PostgresStreams, World):
                 check_run_id_time(run_id)
         elif run_id is None:
             check_request(event_type, run_id, correlation_id, normalize_data(event_data))
+        assert run_id is not None  # check_request raised: only run_created may omit it
         (result,) = self._commit(run_id, [(event_type, correlation_id, event_data)])
         if result.conflict is not None:
             raise result.conflict
         return result
 
     def create_events(
-        self, run_id: str, items: list, *, durable: bool = True
+        self, run_id: str, items: list[Any], *, durable: bool = True
     ) -> list[EventResult]:  # durable=False: every commit is durable here (see World)
         if run_id is None:
             raise InvalidTransitionError("create_events needs a run id.")
@@ -296,9 +314,13 @@ class PostgresWorld(PostgresStreams, World):
             check_run_id_time(run_id)
         return self._commit(run_id, batch)
 
-    def _commit(self, run_id: str, items: list) -> list[EventResult]:
+    def _commit(
+        self,
+        run_id: str,
+        items: list[EventItem] | list[tuple[str, str | None, dict[str, Any] | None]],
+    ) -> list[EventResult]:
         require_safe(run_id, "run id")
-        requests = []
+        requests: list[_Request] = []
         for kind, corr, event_data in items:
             if corr is not None:
                 require_safe(corr, "correlation id")
@@ -357,7 +379,7 @@ class PostgresWorld(PostgresStreams, World):
         with self._cache_lock:
             self._cache.pop(run_id, None)
 
-    def _commit_once(self, run_id: str, requests: list) -> list[EventResult]:
+    def _commit_once(self, run_id: str, requests: list[_Request]) -> list[EventResult]:
         q = self._sql
         tokens = sorted({d["token"] for k, _, d in requests if k == "hook_created"})
         held = self._held.get(run_id)
@@ -373,7 +395,7 @@ class PostgresWorld(PostgresStreams, World):
                 c_tok = conn.execute(q.token_claims, (tokens,)) if tokens else None
                 run_row = c_run.fetchone()
                 new_rows = c_new.fetchall()
-                db_now = int(c_now.fetchone()[0])
+                db_now = int(_first(c_now.fetchone()))
                 lease_row = c_lease.fetchone() if c_lease is not None else None
                 claims = {t: (r, h) for t, r, h in c_tok.fetchall()} if c_tok else {}
             if held is not None and (lease_row is None or (lease_row[0], lease_row[1]) != held):
@@ -382,7 +404,7 @@ class PostgresWorld(PostgresStreams, World):
                     "the write was rejected."
                 )
             exists = run_row is not None
-            last_seq = int(run_row[0]) if exists else 0
+            last_seq = int(run_row[0]) if run_row is not None else 0
             if cached is None or last_seq < cached.seq or not exists:
                 state, seq = RunState(run_id), 0
                 if exists and cached is not None and last_seq < cached.seq:
@@ -398,7 +420,7 @@ class PostgresWorld(PostgresStreams, World):
             # Decide.
             work = state.copy()
             results: list[EventResult] = []
-            lines: list[dict] = []
+            lines: list[dict[str, Any]] = []
             claimed: dict[str, str] = {}  # token -> hook id claimed in this batch
             released: list[tuple[str, str]] = []  # (token, hook id)
             for kind, corr, data in requests:
@@ -418,6 +440,7 @@ class PostgresWorld(PostgresStreams, World):
                 line = build_line(work, kind, corr, data, now)
                 codec.dump(line)  # a value that cannot be stored fails before anything
                 if kind == "hook_created":
+                    assert corr is not None  # check() raised for an entity event without one
                     token = data["token"]
                     owner = claims.get(token)
                     taken = (owner is not None and owner != (run_id, corr)) or (
@@ -428,6 +451,7 @@ class PostgresWorld(PostgresStreams, World):
                     else:
                         claimed[token] = corr
                 elif kind == "hook_disposed":
+                    assert corr is not None  # as above
                     token = work.hook_tokens.get(corr)
                     if token is not None:
                         released.append((token, corr))
@@ -478,7 +502,7 @@ class PostgresWorld(PostgresStreams, World):
         run_id: str,
         exists: bool,
         seq: int,
-        lines: list[dict],
+        lines: list[dict[str, Any]],
         work: RunState,
         claimed: dict[str, str],
         released: list[tuple[str, str]],
@@ -512,7 +536,7 @@ class PostgresWorld(PostgresStreams, World):
             terminal = line.pop("_terminal", False)
             doc, blobs = codec.dump(line)
             kind = line["eventType"]
-            corr = line.get("correlationId")
+            corr = cast(str, line.get("correlationId"))  # set on every entity event read below
             rows.append(
                 (
                     run_id,
@@ -570,12 +594,12 @@ class PostgresWorld(PostgresStreams, World):
 
     # ------------------------------------------------------------------ reads
 
-    def get_run(self, run_id: str) -> dict:
+    def get_run(self, run_id: str) -> dict[str, Any]:
         require_safe(run_id, "run id")
         rows = self._read(self._sql.get_run, (run_id,))
         if not rows:
             raise RunNotFoundError(f'Workflow run "{run_id}" not found.')
-        return codec.load(*rows[0])
+        return _doc(rows[0])
 
     def list_runs(
         self,
@@ -626,13 +650,13 @@ class PostgresWorld(PostgresStreams, World):
         page.data = [public_event(e) for e in page.data]
         return page
 
-    def get_step(self, run_id: str, step_id: str) -> dict:
+    def get_step(self, run_id: str, step_id: str) -> dict[str, Any]:
         require_safe(run_id, "run id")
         require_safe(step_id, "step id")
         rows = self._read(self._sql.get_step, (run_id, step_id))
         if not rows:
             raise StepNotFoundError(f'Step "{step_id}" not found.')
-        return codec.load(*rows[0])
+        return _doc(rows[0])
 
     def list_steps(
         self, run_id: str, *, cursor: str | None = None, limit: int = 20, sort: str = "desc"
@@ -649,18 +673,18 @@ class PostgresWorld(PostgresStreams, World):
             id_field="stepId",
         )
 
-    def get_hook(self, hook_id: str) -> dict:
+    def get_hook(self, hook_id: str) -> dict[str, Any]:
         require_safe(hook_id, "hook id")
         rows = self._read(self._sql.get_hook, (hook_id,))
         if not rows:
             raise HookNotFoundError(f'Hook "{hook_id}" not found.')
-        return codec.load(*rows[0])
+        return _doc(rows[0])
 
-    def get_hook_by_token(self, token: str) -> dict:
+    def get_hook_by_token(self, token: str) -> dict[str, Any]:
         rows = self._read(self._sql.get_hook_by_token, (token,)) if isinstance(token, str) else []
         if not rows:
             raise HookNotFoundError(f"No hook holds the token {token!r}.", token=token)
-        return codec.load(*rows[0])
+        return _doc(rows[0])
 
     def list_hooks(
         self,
@@ -685,7 +709,7 @@ class PostgresWorld(PostgresStreams, World):
             id_field="hookId",
         )
 
-    def list_waits(self, run_id: str) -> list[dict]:
+    def list_waits(self, run_id: str) -> list[dict[str, Any]]:
         require_safe(run_id, "run id")
         rows = self._read(self._sql.list_waits, (run_id,))
         return [codec.load(doc, None) for (doc,) in rows]
@@ -694,7 +718,7 @@ class PostgresWorld(PostgresStreams, World):
         self,
         select: str,
         where: list[str],
-        params: list,
+        params: list[Any],
         key: tuple[str, str],
         *,
         cursor: str | None,
@@ -747,12 +771,12 @@ class PostgresWorld(PostgresStreams, World):
                         raise LeaseLostError(
                             f"The lease of run {run_id} was taken over; the snapshot was not saved."
                         )
-                now = int(conn.execute(q.now_ms).fetchone()[0])
+                now = int(_first(conn.execute(q.now_ms).fetchone()))
                 conn.execute(q.save_snapshot, (run_id, blob, events_cursor, iso_from_ms(now)))
 
         self._retrying(run, "saving a snapshot")
 
-    def load_snapshot(self, run_id: str) -> tuple[bytes, dict] | None:
+    def load_snapshot(self, run_id: str) -> tuple[bytes, dict[str, Any]] | None:
         require_safe(run_id, "run id")
         rows = self._read(self._sql.load_snapshot, (run_id,))
         if not rows:
@@ -833,7 +857,7 @@ class PostgresWorld(PostgresStreams, World):
             pool.close()
 
 
-def _strip(line: dict) -> dict:
+def _strip(line: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in line.items() if k != "_terminal"}
 
 
