@@ -51,6 +51,7 @@ fast: install
 lint: install
 	$(BIN)/ruff check $(SRC)
 	$(BIN)/ruff format --check $(SRC)
+	$(BIN)/lint-imports
 
 typecheck: install
 	$(BIN)/mypy

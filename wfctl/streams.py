@@ -264,7 +264,7 @@ class Chunk:
 
 def chunk_json(chunk: Chunk) -> dict[str, Any]:
     """``{"index", "data"}`` for JSON output: text as is, bytes as base64, values decoded."""
-    from wfctl.cli.jsonout import to_json  # noqa: PLC0415 - only the CLI path needs it
+    from wfctl.serde.jsonout import to_json  # noqa: PLC0415 - only the CLI path needs it
 
     data = chunk.data
     if isinstance(data, bytes):

@@ -23,7 +23,7 @@ from engine_support import (
     stored_payloads,
 )
 
-from wfctl.cli.jsonout import ENCRYPTED
+from wfctl.serde.jsonout import ENCRYPTED
 
 SECRET = "s3cr3t-Q7ZPX"
 

@@ -26,11 +26,11 @@ from wfctl.cli.context import (
     state,
 )
 from wfctl.cli.db import db_app
-from wfctl.cli.jsonout import decode_field, entity_json, error_json
 from wfctl.cli.reader import Reader
 from wfctl.config import validate_env
 from wfctl.engine.app import App, short_name
 from wfctl.errors import UsageError
+from wfctl.serde.jsonout import decode_field, entity_json, error_json
 from worlds import all_items
 
 if TYPE_CHECKING:  # the engine module loads the runtimes; commands import it when they run
@@ -779,7 +779,7 @@ def web(
     """Serve the web UI: runs, a run's timeline, steps, events, hooks (resume), logs."""
     st = state(ctx)
     with guarded(st):
-        from wfctl.web.serve import serve
+        from wfctl.cli.webserve import serve
 
         target = app_dir or st.app_dir or resolve_app_dir(None)
         serve(st, host=host, port=port, app_dir=target)

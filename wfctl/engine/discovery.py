@@ -15,8 +15,9 @@ import threading
 import time
 from dataclasses import dataclass
 
-from wfctl.engine.worker import Claim, Outcome, backoff_delay
+from wfctl.engine.worker import Outcome
 from worlds import Page, World, all_items
+from worlds.work import Claim, backoff_delay
 
 RESCAN_S = 2.0
 

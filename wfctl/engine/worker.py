@@ -24,21 +24,13 @@ from wfctl.engine.executor import safe_str
 from wfctl.engine.guard import fail_run
 from wfctl.errors import WfctlError
 from wfctl.serde.errors import PayloadError
-from worlds.errors import StoreUnavailableError, WorldError
+from worlds.errors import WorldError
+from worlds.work import Claim, is_outage
 
 log = logging.getLogger("wfctl.worker")
 
 TERMINAL = ("completed", "failed", "cancelled")
 MAX_WAIT_S = 60.0
-
-
-@dataclass
-class Claim:
-    """One runnable run handed out by a work source; ``token`` is the source's own."""
-
-    run_id: str
-    token: Any = None
-    attempts: int = 0
 
 
 @dataclass
@@ -102,20 +94,6 @@ def work_source_for(engine: Engine, *, until_idle: bool = False) -> WorkSource:
 
     # --until-idle looks again right away after a pass that wrote something (as before).
     return LocalDiscovery(world, rescan=0.0 if until_idle else None)
-
-
-def is_outage(exc: BaseException) -> bool:
-    """Is this the store being unreachable (rather than something wrong with one run)?"""
-    for e in (exc, exc.__cause__, exc.__context__):
-        if e is None:
-            continue
-        if (
-            isinstance(e, StoreUnavailableError)
-            or type(e).__module__.startswith(("psycopg", "psycopg_pool"))
-            and type(e).__name__ in ("OperationalError", "InterfaceError", "PoolTimeout")
-        ):
-            return True
-    return False
 
 
 def drive_claim(engine: Engine, claim: Claim, grace: float) -> Outcome:
@@ -284,8 +262,3 @@ def _account(p: WorkerPass, outcome: Outcome) -> None:
     p.driven += 1
     p.events += int(outcome.result.stats.get("eventsWritten", 0))
     p.finished += outcome.terminal
-
-
-def backoff_delay(attempts: int, *, base: float = 0.5, cap: float = 30.0) -> float:
-    """Exponential back-off for runs that could not be driven (0.5 s, 1 s, 2 s ... 30 s)."""
-    return min(cap, base * (2.0 ** max(0, attempts - 1)))

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from wfctl.cli.jsonout import entity_json, error_json
 from wfctl.engine.engine import Engine
+from wfctl.serde.jsonout import entity_json, error_json
 from worlds import all_items
 
 SECRET_CONTEXT_KEYS = ("hookSecret",)  # seeds webhook tokens: never served

@@ -25,12 +25,12 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from wfctl.cli.jsonout import decode_field, entity_json
 from wfctl.engine.engine import Engine
 from wfctl.engine.runlogs import read_logs
 from wfctl.engine.timeline import Tracker, error_reader, innermost
 from wfctl.errors import WfctlError
 from wfctl.serde import payload
+from wfctl.serde.jsonout import decode_field, entity_json
 from wfctl.serde.values import JSError
 from wfctl.web import pages
 from worlds import World, all_items
@@ -325,12 +325,11 @@ def default_engine_factory(
     data_dir: str | Path | None, app_dir: str | Path | None
 ) -> Callable[[], Engine]:
     def make() -> Engine:
-        from wfctl.cli.context import resolve_data_dir
         from wfctl.engine.app import App
         from worlds import open_world
 
-        # None: the CLI's default ($WORKFLOW_LOCAL_DATA_DIR, else ./.workflow-data)
-        world = open_world(data_dir if data_dir is not None else resolve_data_dir(None))
+        # None: the CLI's default ($WFCTL_WORLD, $WORKFLOW_LOCAL_DATA_DIR, ./.workflow-data)
+        world = open_world(data_dir)
         application = None
         if app_dir is not None:
             application = App.load(Path(app_dir))

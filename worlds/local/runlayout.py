@@ -30,11 +30,23 @@ LAYOUTS = (FLAT, SCOPED)
 _TTL = 1.0
 
 
-def configured_layout() -> str:
-    """``WFCTL_LOCAL_LAYOUT`` (validated by wfctl's one env rule), default flat."""
-    from wfctl.config import env_choice  # the CLI's rule; a bad value is a usage error
+class LayoutConfigError(ValueError):
+    """A bad ``WFCTL_LOCAL_LAYOUT``: a usage error (exit 2), one sentence."""
 
-    return env_choice("WFCTL_LOCAL_LAYOUT", FLAT, LAYOUTS)
+    user_facing = True
+
+
+def configured_layout() -> str:
+    """``WFCTL_LOCAL_LAYOUT``, default flat. The CLI checks it up front with wfctl's one rule
+    for environment variables (wfctl/config.py); this is the same check for library use."""
+    raw = os.environ.get("WFCTL_LOCAL_LAYOUT")
+    if raw is None:
+        return FLAT
+    if raw.strip() not in LAYOUTS:
+        raise LayoutConfigError(
+            f"WFCTL_LOCAL_LAYOUT must be one of {', '.join(LAYOUTS)} (got {raw!r})"
+        )
+    return raw.strip()
 
 
 def has_subdir(directory: Path) -> bool | None:

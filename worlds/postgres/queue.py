@@ -26,10 +26,11 @@ from typing import Any
 
 import psycopg
 
-from wfctl.engine.worker import is_outage
 from worlds.errors import WorldError
 from worlds.postgres.fleet_schema import channel
 from worlds.postgres.lease import lease_ttl
+
+from ..work import is_outage
 
 log = logging.getLogger("wfctl.worker")
 
@@ -101,7 +102,7 @@ class PgRunQueue:
     # -- WorkSource -----------------------------------------------------------------------
 
     def claim(self, limit: int) -> list[Any]:
-        from wfctl.engine.worker import Claim
+        from ..work import Claim
 
         if limit <= 0 or time.monotonic() < self._retry_at:
             return []
@@ -173,7 +174,7 @@ class PgRunQueue:
             elif outcome.kind == "lost":
                 return  # the new holder has it (with its own claim)
             else:  # error: back off, growing with consecutive failures
-                from wfctl.engine.worker import backoff_delay
+                from ..work import backoff_delay
 
                 due_sql, args = (
                     "now() + make_interval(secs => %s)",
