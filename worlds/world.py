@@ -192,6 +192,14 @@ class World(abc.ABC):
     def get_blob(self, key: str) -> bytes | None:
         """The blob stored under ``key`` or ``None``."""
 
+    def delete_blob(self, key: str) -> None:
+        """Remove the blob stored under ``key``; idempotent (used by ``wfctl gc`` and upgrade)."""
+        raise NotImplementedError(f"{type(self).__name__} cannot delete blobs")
+
+    def list_blobs(self, prefix: str) -> list[str]:
+        """Keys of the stored blobs starting with ``prefix``, sorted."""
+        raise NotImplementedError(f"{type(self).__name__} cannot list blobs")
+
     @abc.abstractmethod
     def close(self) -> None:
         """Release in-memory caches; the world is not used afterwards."""

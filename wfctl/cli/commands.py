@@ -23,6 +23,7 @@ from wfctl.cli.context import (
     setup_logging,
 )
 from wfctl.cli.jsonout import decode_field, entity_json, error_json
+from wfctl.engine import codestore
 from wfctl.engine.app import App, short_name
 from wfctl.engine.engine import Engine, RunResult
 from wfctl.errors import UsageError
@@ -240,6 +241,7 @@ def inspect_run(
         doc["eventCount"] = len(events)
         snap = engine.world.load_snapshot(run_id)
         doc["snapshotBytes"] = len(snap[0]) if snap else None
+        doc["codeHash"] = codestore.effective_hash(engine.world, run)
     if st.json:
         emit_json(doc)
         return
@@ -256,6 +258,7 @@ def inspect_run(
     if doc.get("error"):
         con.print(f"  error: {render.compact(doc['error'], 200)}")
     con.print(f"  events: {doc['eventCount']}   snapshot: {doc['snapshotBytes'] or 0} bytes")
+    con.print(f"  code: {doc['codeHash'] or '(not pinned: runs the code on disk)'}")
     render.steps_table(con, sorted(doc["steps"], key=lambda s: s["createdAt"]))
 
 
@@ -537,3 +540,9 @@ def worker(
         st.out.print(
             f"worker idle: drove {total.driven} run invocation(s), wrote {total.events} event(s)"
         )
+
+
+# upgrade, rerun, fork, gc (runs pinned to their code): wfctl/cli/versions.py
+from wfctl.cli import versions as _versions  # noqa: E402
+
+_versions.register(app)

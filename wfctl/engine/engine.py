@@ -24,10 +24,12 @@ from typing import Any
 from ulid import ULID
 
 from wfctl import __version__
+from wfctl.engine import codestore
 from wfctl.engine.app import App, short_name, workflow_id
 from wfctl.engine.executor import StepExecutor, StepOutcome, plain_error_text
 from wfctl.errors import AppError, NotFoundError, UsageError
 from wfctl.runtime.base import Runtime, choose_runtime, runtime_of_run
+from wfctl.runtime.bundle import Bundle
 from wfctl.runtime.events import EventFeed, iso_to_ms
 from wfctl.runtime.machine import VMState, template_for
 from wfctl.runtime.replay import ReplayRuntime
@@ -179,7 +181,11 @@ class Engine:
         run_id: str | None = None,
         wait: bool = True,
         timeout: float | None = None,
+        context: dict[str, Any] | None = None,
+        input_text: str | None = None,
     ) -> RunResult:
+        """``context``: extra executionContext fields (rerunOf, forkOf); ``input_text``: the
+        input as devl text (a rerun copies it exactly) instead of ``args``."""
         app = self._require_app()
         export = short_name(workflow)
         runtime_name = choose_runtime(runtime)
@@ -191,7 +197,11 @@ class Engine:
             )
         run_id = run_id or f"wrun_{ULID()}"
         key = self.run_key(run_id)
-        encoded = payload.encode(list(args), key=key, context=f"workflow {export} input")
+        encoded = (
+            payload.wrap_text(input_text, key)
+            if input_text is not None
+            else payload.encode(list(args), key=key, context=f"workflow {export} input")
+        )
         self.world.create_event(
             run_id,
             "run_created",
@@ -203,6 +213,8 @@ class Engine:
                     "workflowCoreVersion": f"wfctl/{__version__}",
                     "features": {"encryption": key is not None},
                     "workflowRuntime": runtime_name,
+                    "codeHash": codestore.pin(self.world, app.bundle),
+                    **(context or {}),
                 },
             },
         )
@@ -242,6 +254,7 @@ class Engine:
         key = self.check_key(run)
         if drive:
             runtime_of_run(run)  # validate before recording anything
+        codestore.check_run_code(self.world, run, self.app.bundle if self.app else None)
         data = payload.encode(value, key=key, context="hook payload")
         try:
             self.world.create_event(
@@ -278,13 +291,17 @@ class Engine:
         *,
         world: World | None = None,
         verify: bool = False,
+        bundle: Bundle | None = None,
     ) -> Runtime:
+        """``bundle``: the code to run; default the run's pinned code (engine.codestore)."""
         app = self._require_app()
+        if bundle is None:
+            bundle = codestore.bundle_for_run(self.world, run, app.bundle)
         ctx = workflow_context(run, key)
         ctx["verify"] = verify  # wfctl replay: also report log events left after the workflow ends
         if name == "replay":
-            return ReplayRuntime(app.bundle, ctx, feed)
-        return SnapshotRuntime(app.bundle, ctx, feed, world or self.world, key)
+            return ReplayRuntime(bundle, ctx, feed)
+        return SnapshotRuntime(bundle, ctx, feed, world or self.world, key)
 
 
 def workflow_context(run: dict[str, Any], key: bytes | None) -> dict[str, Any]:
@@ -338,6 +355,7 @@ class _Invocation:
         run = self.world.get_run(self.run_id)
         runtime_name = runtime_of_run(run)  # validated before anything is written
         self.engine.check_key(run)
+        codestore.bundle_for_run(self.world, run, self.app.bundle)  # the pinned code loads
         if run["status"] == "pending":
             try:
                 res = self.world.create_event(self.run_id, "run_started")
