@@ -26,6 +26,7 @@ while the copies are written).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -37,9 +38,11 @@ from wfctl.engine.engine import Engine, RunResult, workflow_context
 from wfctl.engine.replaycheck import describe_op
 from wfctl.engine.versions import stamped_runtime
 from wfctl.errors import AppError, UsageError, WfctlError
+from wfctl.runtime.base import runtime_of_run
 from wfctl.runtime.bundle import Bundle
-from wfctl.runtime.events import EventFeed
+from wfctl.runtime.events import EventFeed, event_cursor
 from wfctl.runtime.machine import WorkflowMachine
+from wfctl.runtime.snapshot import encode_snapshot
 from wfctl.serde import payload
 from wfctl.serde.values import JSError
 
@@ -192,9 +195,11 @@ def replicate(
     sink: Sink,
     s_key: bytes | None,
     f_key: bytes | None,
+    finish: Callable[[WorkflowMachine, dict[str, Any]], None] | None = None,
 ) -> int:
     """Write the plan's events for ``new_run`` through ``sink``; ``head`` = its run_created
-    and run_started. Returns the number of events written; ForkDiverged on a mismatch."""
+    and run_started. Returns the number of events written; ForkDiverged on a mismatch.
+    ``finish(machine, last_event)`` sees the VM positioned after the last written event."""
     machine = WorkflowMachine.fresh(bundle)
     try:
         machine.init(workflow_context(new_run, f_key))
@@ -241,12 +246,15 @@ def replicate(
             event_type, data = _translate(ev, f_ops[fcid], s_key, f_key)
             pending_feed.append(sink.write(event_type, fcid, data))
             written += 1
+        last = pending_feed[-1] if pending_feed else head[-1]
         state = machine.feed(feed.prepare_all(pending_feed))
         err = state.error or {}
         if state.status == "failed" and (
             err.get("eventIndex") is not None or err.get("divergence")
         ):
             raise ForkDiverged(f"the copied events do not replay: {err.get('message')}")
+        if finish is not None:
+            finish(machine, last)
         return written
     finally:
         machine.close()
@@ -310,7 +318,16 @@ def fork(
         events = world.list_events(new_id).data
         run = world.get_run(new_id)
         try:
-            replicate(app.bundle, run, events, plan, WorldSink(engine, new_id), s_key, f_key)
+            replicate(
+                app.bundle,
+                run,
+                events,
+                plan,
+                WorldSink(engine, new_id),
+                s_key,
+                f_key,
+                finish=_snapshotter(engine, run, f_key),
+            )
         except Exception as exc:
             # e.g. the clock or Math.random steered the code elsewhere than in the dry run
             message = f"fork of run {source_id} at step {step} could not copy its events: {exc}"
@@ -330,3 +347,18 @@ def fork(
     if not wait:
         return RunResult(world.get_run(new_id))
     return engine.drive(new_id, wait=True, timeout=timeout)
+
+
+def _snapshotter(
+    engine: Engine, run: dict[str, Any], key: bytes | None
+) -> Callable[[WorkflowMachine, dict[str, Any]], None] | None:
+    """For a snapshot-runtime fork: keep the replicating VM's heap as the run's snapshot, so
+    the first invocation continues from it instead of replaying the copied events."""
+    if runtime_of_run(run) != "snapshot":
+        return None
+
+    def save(machine: WorkflowMachine, last: dict[str, Any]) -> None:
+        data = encode_snapshot(machine.dump(), key)
+        engine.world.save_snapshot(run["runId"], data, events_cursor=event_cursor(last))
+
+    return save
