@@ -103,6 +103,7 @@ def v(tmp_path: Path, copy_app, cli, monkeypatch: pytest.MonkeyPatch) -> Iterato
         w.close()
 
 
+GHOST_RUN = "wrun_01M80ZV6XRY086CQJBQGHFJWHA"
 HASH_RE = re.compile(r"^[0-9a-f]{64}$")
 
 

@@ -45,6 +45,8 @@ def register(app: typer.Typer) -> None:
 
         st = merge_json(ctx, json_out)
         with guarded(st):
+            if bool(run_ids) == all_runs:
+                raise UsageError("give RUN_ID... or --all")
             engine = _engine(st, app_dir)
             runs = upgrade_targets(engine, list(run_ids or []), all_runs)
             results = [upgrade_run(engine, r, dry_run=dry_run) for r in runs]
