@@ -106,3 +106,30 @@ def test_missing_code_blob_is_refused_unless_the_same_code_is_on_disk(v: Version
     v.edit("lib/label.js", '"v2"', '"v1"')
     done = v.engine().resume_hook("ap:5", True)
     assert done.status == "completed" and v.code_blob(code).is_file()
+
+
+def test_app_modules_follow_imports(tmp_path) -> None:
+    from wfctl.runtime.bundle import Bundle
+
+    (tmp_path / "lib").mkdir()
+    (tmp_path / "workflows.js").write_text(
+        'import { a } from "./lib/a.js";\nexport * from "./lib/b";\nimport "./side.js";\n'
+        "export async function w() { return (await import('./lazy.js')).x + a; }\n"
+    )
+    (tmp_path / "lib" / "a.js").write_text('import{c}from"../c.js";\nexport const a = c;\n')
+    (tmp_path / "lib" / "b.js").write_text("export const b = 1;\n")
+    for name in ("c.js", "side.js", "lazy.js", "other.js"):
+        (tmp_path / name).write_text("export const x = 1, c = 2;\n")
+    bundle = Bundle.load(tmp_path)
+    mods = codestore.app_modules(bundle)
+    assert sorted(mods) == [
+        "/c.js",
+        "/lazy.js",
+        "/lib/a.js",
+        "/lib/b.js",
+        "/side.js",
+        "/workflows.js",
+    ]
+    # an import whose target is computed at run time: every app module is workflow code
+    (tmp_path / "lib" / "b.js").write_text("export const b = () => import(`./${'x'}.js`);\n")
+    assert "/other.js" in codestore.app_modules(Bundle.load(tmp_path))

@@ -58,6 +58,7 @@ def register(app: typer.Typer) -> None:
                 if r["moved"]:
                     st.out.print(
                         f"[green]{verb}[/]  {r['runId']}  {_short(r['from'])} -> {_short(r['to'])}"
+                        + (f"  ({r['reason']})" if r.get("reason") else "")
                     )
                 else:
                     st.out.print(f"[red]not {verb}[/]  {r['runId']}  {_short(r['from'])}")

@@ -137,11 +137,18 @@ def blob_key(h: str) -> str:
     return CODE_PREFIX + h
 
 
+_pinned: set[tuple[int, str]] = set()  # (id(world), hash) stored by this process
+
+
 def pin(world: World, bundle: Bundle) -> str:
     """Store the bundle's workflow code (once per version); returns its hash."""
     h, raw = code_of(bundle)
+    if (id(world), h) in _pinned:
+        return h  # (a blob gc removed meanwhile is restored by bundle_for_run: same code)
     if world.get_blob(blob_key(h)) is None:
         world.put_blob(blob_key(h), compress(raw))
+    with _lock:
+        _pinned.add((id(world), h))
     return h
 
 
@@ -204,7 +211,8 @@ def bundle_for_run(world: World, run: dict[str, Any], current: Bundle | None) ->
         return current
     if current is not None and code_hash(current) == h:
         if world.get_blob(blob_key(h)) is None:
-            pin(world, current)  # the same code is on disk: restore the blob (gc raced a start)
+            # the same code is on disk: restore the blob (a gc raced this run's start)
+            world.put_blob(blob_key(h), compress(code_of(current)[1]))
         return current
     key = (h, str(current.app_dir) if current is not None else "")
     with _lock:
