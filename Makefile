@@ -2,8 +2,12 @@ PY ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# The other supported interpreters (pyenv's, else whatever is on PATH).
+PY312 ?= $(firstword $(wildcard $(HOME)/.pyenv/versions/3.12*/bin/python3.12) $(shell command -v python3.12))
+PY313 ?= $(firstword $(wildcard $(HOME)/.pyenv/versions/3.13*/bin/python3.13) $(shell command -v python3.13))
+SRC := wfctl worlds tests bench
 
-.PHONY: install demo test bench lint clean
+.PHONY: install demo test check fast lint typecheck compat bench clean
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -19,15 +23,41 @@ demo: install
 	cd examples/order && ../../$(BIN)/wfctl start orderFlow order-42 2500
 	cd examples/order && ../../$(BIN)/wfctl hook resume approve:order-42 '{"approved": true, "by": "dana"}'
 
+# The README's test command (and CI's).
 test: install
 	$(BIN)/pytest
+
+# Every gate: lint, format, types, then the whole suite.
+check: lint typecheck test
+
+# The inner loop: everything not marked slow.
+fast: install
+	$(BIN)/pytest -m "not slow"
+
+lint: install
+	$(BIN)/ruff check $(SRC)
+	$(BIN)/ruff format --check $(SRC)
+
+typecheck: install
+	$(BIN)/mypy
+
+# Python 3.12 and 3.13: a fresh venv each installs the project, runs the demo and the fast
+# core tests (codec, VM host, world transitions).
+compat:
+	@test -n "$(PY312)" || { echo "python3.12 not found (pyenv install 3.12)"; exit 2; }
+	@test -n "$(PY313)" || { echo "python3.13 not found (pyenv install 3.13)"; exit 2; }
+	$(MAKE) --no-print-directory compat-one CPY=$(PY312) CVENV=.venv-3.12
+	$(MAKE) --no-print-directory compat-one CPY=$(PY313) CVENV=.venv-3.13
+
+compat-one:
+	test -x $(CVENV)/bin/wfctl || { $(CPY) -m venv $(CVENV) && $(CVENV)/bin/pip install -q --upgrade pip && $(CVENV)/bin/pip install -q -e '.[dev]'; }
+	rm -rf examples/order/.workflow-data
+	cd examples/order && ../../$(CVENV)/bin/wfctl start orderFlow order-42 2500
+	cd examples/order && ../../$(CVENV)/bin/wfctl hook resume approve:order-42 '{"approved": true, "by": "dana"}'
+	$(CVENV)/bin/pytest -x tests/serde tests/vm tests/world/test_transitions.py
 
 bench: install
 	$(BIN)/python -m bench
 
-lint: install
-	$(BIN)/ruff check wfctl worlds tests bench
-	$(BIN)/ruff format --check wfctl worlds tests bench
-
 clean:
-	rm -rf $(VENV) .pytest_cache
+	rm -rf $(VENV) .venv-3.12 .venv-3.13 .pytest_cache .mypy_cache

@@ -22,8 +22,14 @@ from worlds import open_world
 ROOT = Path(__file__).resolve().parent.parent
 APPS = Path(__file__).resolve().parent / "apps"
 
+# Tests set the configuration they need themselves: a developer's shell (WORKFLOW_RUNTIME=replay,
+# an encryption key, another data dir or world) must not silently change what the suite tests.
+for _name in [n for n in os.environ if n.startswith(("WFCTL_", "WORKFLOW_"))]:
+    if _name != "WFCTL_CACHE_DIR":
+        del os.environ[_name]
+
 # Plain-Error retries wait WFCTL_RETRY_DELAY seconds (reference: 1 s); keep tests quick.
-os.environ.setdefault("WFCTL_RETRY_DELAY", "0.05")
+os.environ["WFCTL_RETRY_DELAY"] = "0.05"
 
 
 @pytest.fixture

@@ -156,8 +156,18 @@ def test_unknown_workflow(cli, data_dir, store):
         ["start", "addTen", "--input", '{"a": 1}'],
         ["start", "addTen", "1", "--input", "[1]"],
         ["hook", "resume", "tok-live", '{"n":'],
+        # valid JSON syntax, but beyond what Python reads (int digit limit): was AttributeError
+        ["start", "addTen", "--input", "[" + "9" * 5000 + "]"],
     ],
-    ids=["object", "array", "input", "input-not-array", "args-and-input", "hook-payload"],
+    ids=[
+        "object",
+        "array",
+        "input",
+        "input-not-array",
+        "args-and-input",
+        "hook-payload",
+        "input-5000-digits",
+    ],
 )
 def test_malformed_json_arguments(args, cli, data_dir, store):
     before = listing(data_dir)

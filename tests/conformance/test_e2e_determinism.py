@@ -172,6 +172,7 @@ def test_runtimes_produce_the_same_trace(tmp_path, scenario):
         world = open_world(tmp_path / runtime)
         try:
             engine = Engine(world, App.load(APPS / APP))
+            engine.check_steps = False  # the fixture app has unregistered steps on purpose
             SCENARIOS[scenario](engine, runtime, run_id)
             run = world.get_run(run_id)
             assert run["status"] in ("completed", "failed"), run

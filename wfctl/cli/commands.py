@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-from wfctl.cli import render
+from wfctl.cli import authoring, render
 from wfctl.cli.context import (
     EXIT_FAILED,
     CliState,
@@ -153,6 +153,13 @@ def start(
     run_id: Annotated[
         str | None, typer.Option("--run-id", help="Use this run id (wrun_<ULID>).")
     ] = None,
+    check: Annotated[
+        bool,
+        typer.Option(
+            "--check/--no-check",
+            help="Refuse an app whose workflows use a step steps.py lacks (default), as `wfctl check`.",
+        ),
+    ] = True,
     json_out: JsonOpt = False,
 ) -> None:
     """Create a run and drive it in this process."""
@@ -170,6 +177,7 @@ def start(
         if timeout is not None and timeout < 0:
             raise UsageError("--timeout must be a non-negative number of seconds")
         engine = _engine(st, app_dir)
+        engine.check_steps = check
         res = engine.start(
             workflow, values, runtime=runtime, run_id=run_id, wait=wait, timeout=timeout
         )
@@ -541,6 +549,8 @@ def worker(
             f"worker idle: drove {total.driven} run invocation(s), wrote {total.events} event(s)"
         )
 
+
+authoring.register(app)
 
 # upgrade, rerun, fork, gc (runs pinned to their code): wfctl/cli/versions.py
 from wfctl.cli import versions as _versions  # noqa: E402

@@ -147,8 +147,11 @@ def parse_arg(text: str) -> Any:
 def parse_json(text: str, what: str) -> Any:
     try:
         return json.loads(text)
-    except ValueError as exc:
+    except json.JSONDecodeError as exc:
         raise UsageError(f"{what} is not valid JSON ({exc.msg} at position {exc.pos})") from None
+    except (ValueError, RecursionError) as exc:
+        # Not a syntax error: e.g. an integer beyond Python's digit limit, or nesting too deep.
+        raise UsageError(f"{what} cannot be read: {exc}") from None
 
 
 def require(cond: bool, message: str, exc: Callable[[str], Exception] = UsageError) -> None:

@@ -26,6 +26,7 @@ from ulid import ULID
 from wfctl import __version__
 from wfctl.engine import codestore
 from wfctl.engine.app import App, short_name, workflow_id
+from wfctl.engine.check import require_valid
 from wfctl.engine.executor import StepExecutor, StepOutcome, plain_error_text
 from wfctl.errors import AppError, NotFoundError, UsageError
 from wfctl.runtime.base import Runtime, choose_runtime, runtime_of_run
@@ -137,6 +138,8 @@ class Engine:
         self.app = app
         self.concurrency = concurrency or step_concurrency()
         self.master_key = crypto.master_key_from_env()
+        # `start` refuses an app whose workflows use a step steps.py does not register.
+        self.check_steps = True
         if app is not None:
             # Configuration and code errors surface before anything is written.
             choose_runtime(None)
@@ -189,6 +192,8 @@ class Engine:
         app = self._require_app()
         export = short_name(workflow)
         runtime_name = choose_runtime(runtime)
+        if self.check_steps:
+            require_valid(app)  # a misspelled useStep name fails here, before a run exists
         known = self.workflows()
         if export not in known:
             raise AppError(

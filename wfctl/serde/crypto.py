@@ -1,6 +1,6 @@
 """AES-256-GCM payload envelope (``encr``) and key handling.
 
-Layout (workflow-devkit.md §7.2): ``b"encr" + nonce(12) + ciphertext‖tag(16)``; the
+Layout (the Workflow DevKit's `encr` format): ``b"encr" + nonce(12) + ciphertext‖tag(16)``; the
 plaintext is itself a prefixed payload (normally ``devl…``). The master key comes from
 ``WFCTL_ENCRYPTION_KEY`` (base64 of 32 bytes); each run uses a key derived with HKDF-SHA256.
 """

@@ -1,6 +1,6 @@
 """devalue 5.6.3 ``stringify``/``parse``, byte-compatible with the Workflow DevKit.
 
-The wire format (workflow-devkit.md §7.3/§7.4): a JSON array whose element 0 is the root;
+The wire format (devalue, https://github.com/sveltejs/devalue, with the DevKit's `devl` prefix): a JSON array whose element 0 is the root;
 objects, arrays and containers refer to other elements by index; the negative indices
 -1..-7 are undefined, array hole, NaN, +Infinity, -Infinity, -0 and the sparse-array
 marker. Values are deduplicated: objects by identity, primitives by value, so shared and
@@ -48,6 +48,11 @@ from .values import (
     Tagged,
     TypedArray,
 )
+
+# Containers are encoded/decoded by generators so deep values need no Python recursion: a
+# writer yields (child, key) and is sent the child's slot; a reader yields child indices.
+_WriteGen = Generator[tuple[Any, Any], int, None]
+_ReadGen = Generator[int, Any, Any]
 
 __all__ = [
     "MAX_SAFE_INTEGER",
@@ -310,6 +315,7 @@ def _error_fields(exc: BaseException) -> tuple[str, list[tuple[str, Any]]]:
         cause = exc.__cause__
         has_cause = cause is not None
     st = UNDEFINED if stack is None else stack
+    fields: list[tuple[str, Any]]
     if tag == "Error":
         fields = [("name", name), ("message", message), ("stack", st)]
     elif tag == "DOMException":
@@ -466,7 +472,7 @@ class _Writer:
         return None
 
     # ---- containers
-    def begin(self, thing: Any) -> tuple[int, Generator[tuple[Any, Any], int, None] | None]:
+    def begin(self, thing: Any) -> tuple[int, _WriteGen | None]:
         for tag, fn in self.reducers:
             reduced = fn(thing)
             if reduced:
@@ -474,9 +480,9 @@ class _Writer:
                 i = self.objs[id(thing)] = self._slot()
                 return i, self._gen_tagged(i, tag, reduced)
         if self.reducers:
-            i = self._leaf_object(thing)
-            if i is not None:
-                return i, None
+            leaf_i = self._leaf_object(thing)
+            if leaf_i is not None:
+                return leaf_i, None
         if isinstance(thing, (list, tuple)):
             i = self.objs[id(thing)] = self._slot()
             return i, self._gen_array(i, thing)
@@ -523,7 +529,7 @@ class _Writer:
             return _Unsupported(f"Cannot serialize a function ({tn})", tn)
         return _Unsupported(f"Cannot serialize a value of Python type {tn}", tn)
 
-    def _gen_array(self, index: int, arr: Sequence[Any]):
+    def _gen_array(self, index: int, arr: Sequence[Any]) -> _WriteGen:
         leaf = self.leaf
         parts = []
         for n, item in enumerate(arr):
@@ -533,7 +539,7 @@ class _Writer:
             parts.append(str(c))
         self.out[index] = "[" + ",".join(parts) + "]"
 
-    def _gen_object(self, index: int, obj: dict[str, Any]):
+    def _gen_object(self, index: int, obj: dict[str, Any]) -> _WriteGen:
         leaf = self.leaf
         keys: list[str] = list(obj)
         if any(_is_array_index(k) for k in keys):
@@ -548,7 +554,7 @@ class _Writer:
             parts.append(f"{stringify_string(k)}:{c}")
         self.out[index] = "{" + ",".join(parts) + "}"
 
-    def _gen_map(self, index: int, m: dict[Any, Any]):
+    def _gen_map(self, index: int, m: dict[Any, Any]) -> _WriteGen:
         leaf = self.leaf
         entries = self._slot()
         parts = []
@@ -565,7 +571,7 @@ class _Writer:
         self.out[entries] = "[" + ",".join(parts) + "]"
         self.out[index] = f'["Map",{entries}]'
 
-    def _gen_set(self, index: int, s: set[Any] | frozenset[Any]):
+    def _gen_set(self, index: int, s: set[Any] | frozenset[Any]) -> _WriteGen:
         leaf = self.leaf
         arr = self._slot()
         parts = []
@@ -577,7 +583,7 @@ class _Writer:
         self.out[arr] = "[" + ",".join(parts) + "]"
         self.out[index] = f'["Set",{arr}]'
 
-    def _gen_error(self, index: int, exc: BaseException):
+    def _gen_error(self, index: int, exc: BaseException) -> _WriteGen:
         leaf = self.leaf
         tag, fields = _error_fields(exc)
         self.keep.append(fields)
@@ -591,7 +597,7 @@ class _Writer:
         self.out[payload] = "{" + ",".join(parts) + "}"
         self.out[index] = f'["{tag}",{payload}]'
 
-    def _gen_tagged(self, index: int, tag: str, value: Any):
+    def _gen_tagged(self, index: int, tag: str, value: Any) -> _WriteGen:
         c = self.leaf(value)
         if c is None:
             c = yield value, ("tag", tag)
@@ -608,7 +614,8 @@ class _Writer:
             if gen is None:
                 return index
             stack = [(gen, index)]
-            send: int | None = None
+            # A generator is first sent None (to start it), then each child's slot.
+            send: Any = None
             while stack:
                 gen, idx = stack[-1]
                 try:
@@ -865,7 +872,7 @@ class _Reader:
         return _VISIT
 
     # ---- containers: create + register first (so cycles resolve), then fill
-    def begin(self, i: int) -> Generator[int, Any, None]:
+    def begin(self, i: int) -> _ReadGen:
         v = self.values[i]
         if type(v) is dict:
             obj: dict[str, Any] = {}
@@ -889,7 +896,7 @@ class _Reader:
         self.hydrated[i] = arr
         return self._gen_array(arr, v)
 
-    def _begin_tag(self, i: int, tag: str, v: list[Any]) -> Generator[int, Any, None]:
+    def _begin_tag(self, i: int, tag: str, v: list[Any]) -> _ReadGen:
         if tag == "Map":
             m = JSMap()
             self.hydrated[i] = m
@@ -911,11 +918,11 @@ class _Reader:
         return self._gen_tagged(t, v)
 
     @staticmethod
-    def _gen_done():
+    def _gen_done() -> _ReadGen:
         return
         yield
 
-    def _gen_object(self, obj: dict[str, Any], v: dict[str, Any]):
+    def _gen_object(self, obj: dict[str, Any], v: dict[str, Any]) -> _ReadGen:
         get = self.get
         for k, n in v.items():
             if k == "__proto__":
@@ -925,7 +932,7 @@ class _Reader:
                 c = yield n
             obj[k] = c
 
-    def _gen_array(self, arr: list[Any], v: list[Any]):
+    def _gen_array(self, arr: list[Any], v: list[Any]) -> _ReadGen:
         get = self.get
         for j, n in enumerate(v):
             if n == _HOLE and type(n) is int:
@@ -935,7 +942,7 @@ class _Reader:
                 c = yield n
             arr[j] = c
 
-    def _gen_sparse(self, arr: list[Any], v: list[Any]):
+    def _gen_sparse(self, arr: list[Any], v: list[Any]) -> _ReadGen:
         get = self.get
         for j in range(2, len(v) - 1, 2):
             pos = v[j]
@@ -946,7 +953,7 @@ class _Reader:
                 c = yield v[j + 1]
             arr[pos] = c
 
-    def _gen_null_object(self, obj: dict[str, Any], v: list[Any]):
+    def _gen_null_object(self, obj: dict[str, Any], v: list[Any]) -> _ReadGen:
         get = self.get
         for j in range(1, len(v) - 1, 2):
             k = v[j]
@@ -957,7 +964,7 @@ class _Reader:
                 c = yield v[j + 1]
             obj[k] = c
 
-    def _payload_of_container(self, v: list[Any]):
+    def _payload_of_container(self, v: list[Any]) -> _ReadGen:
         """Yield-helper: hydrate a reviver payload (index or literal)."""
         p = v[1]
         if type(p) is int:
@@ -967,7 +974,7 @@ class _Reader:
             return c
         return p
 
-    def _gen_map(self, m: JSMap, v: list[Any]):
+    def _gen_map(self, m: JSMap, v: list[Any]) -> _ReadGen:
         get = self.get
         if len(v) == 2:  # DevKit reducer form: ["Map", idx([[k, v], ...])]
             entries = yield from self._payload_of_container(v)
@@ -987,7 +994,7 @@ class _Reader:
                 val = yield v[j + 1]
             m[_hashable(k)] = val
 
-    def _gen_set(self, s: set[Any], v: list[Any]):
+    def _gen_set(self, s: set[Any], v: list[Any]) -> _ReadGen:
         get = self.get
         if len(v) == 2:
             p = v[1]
@@ -1003,7 +1010,7 @@ class _Reader:
                 x = yield v[j]
             s.add(_hashable(x))
 
-    def _gen_error(self, err: JSError, v: list[Any]):
+    def _gen_error(self, err: JSError, v: list[Any]) -> _ReadGen:
         tag = v[0]
         if len(v) < 2:
             raise PayloadError(f"invalid devalue data: {tag} without a payload")
@@ -1036,7 +1043,7 @@ class _Reader:
             errors = d.get("errors")
             err.extra["errors"] = errors if isinstance(errors, list) else []
 
-    def _gen_tagged(self, t: Tagged, v: list[Any]):
+    def _gen_tagged(self, t: Tagged, v: list[Any]) -> _ReadGen:
         if len(v) < 2:
             t.value = self.undefined
             return

@@ -67,7 +67,7 @@ class BigInt(int):
         return f"BigInt({int(self)})"
 
 
-class JSMap(dict):
+class JSMap(dict[Any, Any]):
     """A JavaScript Map (insertion-ordered, any hashable key). Encodes as Map even when
     every key is a ``str``; decoded Maps are always JSMap."""
 
@@ -272,5 +272,13 @@ class JSError(Exception):
         )
 
 
-def _rebuild_jserror(name, message, stack, cause, extra, tag, has_cause):  # noqa: ANN001, ANN202
+def _rebuild_jserror(
+    name: str,
+    message: str,
+    stack: str,
+    cause: Any,
+    extra: dict[str, Any],
+    tag: str,
+    has_cause: bool,
+) -> JSError:
     return JSError(name, message, stack, cause, extra, tag=tag, has_cause=has_cause)
