@@ -21,6 +21,7 @@ import json
 import posixpath
 import re
 import threading
+import weakref
 from pathlib import Path
 from typing import Any
 
@@ -137,18 +138,36 @@ def blob_key(h: str) -> str:
     return CODE_PREFIX + h
 
 
-_pinned: set[tuple[int, str]] = set()  # (id(world), hash) stored by this process
+# world -> hashes known to be stored there (by this process); weak, so that a new world
+# object never inherits what an old one at the same address knew
+_pinned: weakref.WeakKeyDictionary[World, set[str]] = weakref.WeakKeyDictionary()
+
+
+def _known(world: World, h: str) -> bool:
+    with _lock:
+        return h in _pinned.get(world, ())
+
+
+def _remember(world: World, h: str) -> None:
+    with _lock:
+        _pinned.setdefault(world, set()).add(h)
+
+
+def delete_version(world: World, h: str) -> None:
+    """Remove a stored code version (``wfctl gc``)."""
+    world.delete_blob(blob_key(h))
+    with _lock:
+        _pinned.get(world, set()).discard(h)
 
 
 def pin(world: World, bundle: Bundle) -> str:
     """Store the bundle's workflow code (once per version); returns its hash."""
     h, raw = code_of(bundle)
-    if (id(world), h) in _pinned:
+    if _known(world, h):
         return h  # (a blob gc removed meanwhile is restored by bundle_for_run: same code)
     if world.get_blob(blob_key(h)) is None:
         world.put_blob(blob_key(h), compress(raw))
-    with _lock:
-        _pinned.add((id(world), h))
+    _remember(world, h)
     return h
 
 
@@ -210,9 +229,11 @@ def bundle_for_run(world: World, run: dict[str, Any], current: Bundle | None) ->
             raise CodeStoreError(f"run {run['runId']} has no pinned code and no app was given")
         return current
     if current is not None and code_hash(current) == h:
-        if world.get_blob(blob_key(h)) is None:
-            # the same code is on disk: restore the blob (a gc raced this run's start)
-            world.put_blob(blob_key(h), compress(code_of(current)[1]))
+        if not _known(world, h):
+            if world.get_blob(blob_key(h)) is None:
+                # the same code is on disk: restore the blob (a gc raced this run's start)
+                world.put_blob(blob_key(h), compress(code_of(current)[1]))
+            _remember(world, h)
         return current
     key = (h, str(current.app_dir) if current is not None else "")
     with _lock:

@@ -154,7 +154,7 @@ def gc(engine: Engine, *, dry_run: bool = False) -> GcReport:
         report.removed.append(h)
         report.bytes_freed += len(blob or b"")
         if not dry_run:
-            world.delete_blob(codestore.blob_key(h))
+            codestore.delete_version(world, h)
     live = {r["runId"] for r in active}
     for key in world.list_blobs(codestore.PIN_PREFIX):
         if key[len(codestore.PIN_PREFIX) :] not in live:
