@@ -217,7 +217,8 @@ def load_modules(world: World, run_id: str, h: str) -> dict[str, str]:
         raise CodeStoreError(
             f"run {run_id}: its workflow code {h} has an unknown format; nothing was run"
         )
-    return doc["modules"]
+    modules: dict[str, str] = doc["modules"]
+    return modules
 
 
 def bundle_for_run(world: World, run: dict[str, Any], current: Bundle | None) -> Bundle:

@@ -121,7 +121,9 @@ def plan_fork(log: list[dict[str, Any]], step: int, run_id: str) -> Plan:
 
 
 class Sink(Protocol):
-    def write(self, event_type: str, cid: str | None, data: dict[str, Any] | None) -> dict: ...
+    def write(
+        self, event_type: str, cid: str | None, data: dict[str, Any] | None
+    ) -> dict[str, Any]: ...
 
 
 def _now_iso() -> str:
@@ -131,7 +133,9 @@ def _now_iso() -> str:
 class MemorySink:
     """The dry run: events as the world would return them, kept in memory."""
 
-    def write(self, event_type: str, cid: str | None, data: dict[str, Any] | None) -> dict:
+    def write(
+        self, event_type: str, cid: str | None, data: dict[str, Any] | None
+    ) -> dict[str, Any]:
         ev: dict[str, Any] = {
             "eventId": f"evnt_{ULID()}",
             "eventType": event_type,
@@ -148,7 +152,9 @@ class WorldSink:
         self.world = engine.world
         self.run_id = run_id
 
-    def write(self, event_type: str, cid: str | None, data: dict[str, Any] | None) -> dict:
+    def write(
+        self, event_type: str, cid: str | None, data: dict[str, Any] | None
+    ) -> dict[str, Any]:
         res = self.world.create_event(self.run_id, event_type, correlation_id=cid, event_data=data)
         assert res.event is not None
         return res.event

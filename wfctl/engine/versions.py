@@ -18,7 +18,7 @@ from wfctl.engine.app import short_name
 from wfctl.engine.engine import TERMINAL_STATUSES, Engine, RunResult
 from wfctl.errors import UsageError
 from wfctl.serde import payload
-from worlds import all_items
+from worlds import Page, all_items
 from worlds.errors import LeaseBusyError
 
 ACTIVE_STATUSES = ("pending", "running")
@@ -27,13 +27,11 @@ ACTIVE_STATUSES = ("pending", "running")
 def active_runs(engine: Engine) -> list[dict[str, Any]]:
     runs: list[dict[str, Any]] = []
     for status in ACTIVE_STATUSES:
-        runs.extend(
-            all_items(
-                lambda c, status=status: engine.world.list_runs(
-                    status=status, cursor=c, limit=500, sort="asc"
-                )
-            )
-        )
+
+        def page(cursor: str | None, status: str = status) -> Page:
+            return engine.world.list_runs(status=status, cursor=cursor, limit=500, sort="asc")
+
+        runs.extend(all_items(page))
     return runs
 
 
