@@ -91,3 +91,13 @@ def test_fork_bad_input_and_divergence_write_nothing(v: Versions) -> None:
     proc = v.wf("fork", src, "--step", "3", code=1)
     assert "diverges" in proc.stderr and "step tick" in proc.stderr and "breaks" in proc.stderr
     assert_unchanged(before, v.data)
+
+
+def test_fork_inside_a_promise_all(v: Versions) -> None:
+    src = v.engine().start("parallel", [1])
+    assert src.status == "completed" and sorted(v.marks()) == ["p1", "p2", "p3", "p4", "p5"]
+    res = fork(v.engine(), src.run_id, 3)
+    assert res.status == "completed"
+    assert sorted(v.marks()) == ["p3", "p4", "p5"]  # p1 and p2 were created before p3
+    world = v.engine().world
+    assert world.get_run(res.run_id)["output"] == world.get_run(src.run_id)["output"]

@@ -37,3 +37,9 @@ export async function mixed(n) {
   const c = await tick("m3", b);
   return c;
 }
+
+// Four steps at once, then one more.
+export async function parallel(n) {
+  const xs = await Promise.all([1, 2, 3, 4].map((i) => tick(`p${i}`, n * i)));
+  return tick("p5", xs.reduce((a, b) => a + b, 0));
+}
