@@ -40,7 +40,7 @@ from wfctl.engine.versions import stamped_runtime
 from wfctl.errors import AppError, UsageError, WfctlError
 from wfctl.runtime.base import runtime_of_run
 from wfctl.runtime.bundle import Bundle
-from wfctl.runtime.events import EventFeed, event_cursor
+from wfctl.runtime.events import EventFeed
 from wfctl.runtime.machine import WorkflowMachine
 from wfctl.runtime.snapshot import encode_snapshot
 from wfctl.serde import payload
@@ -365,6 +365,16 @@ def _snapshotter(
 
     def save(machine: WorkflowMachine, last: dict[str, Any]) -> None:
         data = encode_snapshot(machine.dump(), key)
-        engine.world.save_snapshot(run["runId"], data, events_cursor=event_cursor(last))
+        engine.world.save_snapshot(run["runId"], data, events_cursor=_cursor_of(engine, last))
 
     return save
+
+
+def _cursor_of(engine: Engine, event: dict[str, Any]) -> str:
+    """The world's cursor after ``event`` (worlds that make cursors opaque say how)."""
+    fn = getattr(engine.world, "event_cursor", None)
+    if fn is not None:
+        return str(fn(event))
+    from wfctl.runtime.events import event_cursor
+
+    return event_cursor(event)
