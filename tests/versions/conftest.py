@@ -21,7 +21,13 @@ from wfctl.engine.app import App  # noqa: E402
 from wfctl.engine.engine import Engine  # noqa: E402
 from worlds import World, open_world  # noqa: E402
 
-ENV_KNOBS = ("WORKFLOW_RUNTIME", "WFCTL_ENCRYPTION_KEY", "WORKFLOW_LOCAL_DATA_DIR", "WFCTL_APP")
+ENV_KNOBS = (
+    "WORKFLOW_RUNTIME",
+    "WFCTL_ENCRYPTION_KEY",
+    "WORKFLOW_LOCAL_DATA_DIR",
+    "WFCTL_APP",
+    "WFCTL_WORLD",
+)
 
 
 @pytest.fixture(autouse=True)
