@@ -3,23 +3,15 @@ counter and the real CLI in subprocesses against one data directory."""
 
 from __future__ import annotations
 
-import json
-import re
-import subprocess
 import sys
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "engine"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from engine_support import check_cli, one_json  # noqa: E402
-
-from wfctl.engine.app import App  # noqa: E402
-from wfctl.engine.engine import Engine  # noqa: E402
-from worlds import World, open_world  # noqa: E402
+from versions_support import Versions  # noqa: E402
 
 ENV_KNOBS = (
     "WORKFLOW_RUNTIME",
@@ -34,62 +26,6 @@ ENV_KNOBS = (
 def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in ENV_KNOBS:
         monkeypatch.delenv(name, raising=False)
-
-
-@dataclass
-class Versions:
-    """One app directory (editable), one data directory, one side-effect counter."""
-
-    app: Path
-    data: Path
-    counter: Path
-    run_cli: Callable[..., subprocess.CompletedProcess[str]]
-    env: dict[str, str]
-    worlds: list[World] = field(default_factory=list)
-
-    def wf(self, *args: str, code: int | None = 0, env: dict[str, str] | None = None):
-        proc = self.run_cli(*args, env={**self.env, **(env or {})})
-        if code is not None:
-            check_cli(proc, code)
-        return proc
-
-    def json(self, *args: str, code: int = 0, env: dict[str, str] | None = None):
-        return one_json(self.wf(*args, "--json", code=code, env=env))
-
-    def marks(self) -> list[str]:
-        """Step executions so far (one line per call), then reset the counter."""
-        if not self.counter.exists():
-            return []
-        lines = self.counter.read_text().split()
-        self.counter.unlink()
-        return lines
-
-    def edit(self, rel: str, old: str, new: str) -> None:
-        path = self.app / rel
-        text = path.read_text()
-        assert old in text, f"{old!r} not in {rel}"
-        path.write_text(text.replace(old, new))
-
-    def blob_dir(self) -> Path:
-        return self.data / ".wfctl" / "blobs"
-
-    def code_blob(self, code_hash: str) -> Path:
-        return self.blob_dir() / f"code-{code_hash}"
-
-    def run_doc(self, run_id: str) -> dict:
-        return self.json("inspect", "run", run_id)
-
-    def engine(self) -> Engine:
-        """An in-process engine over the data directory with the app as it is on disk now
-        (steps.py is imported once per process: edits to it need the CLI)."""
-        world = open_world(self.data)
-        self.worlds.append(world)
-        return Engine(world, App.load(self.app))
-
-    def world(self) -> World:
-        world = open_world(self.data)
-        self.worlds.append(world)
-        return world
 
 
 @pytest.fixture
@@ -107,11 +43,3 @@ def v(tmp_path: Path, copy_app, cli, monkeypatch: pytest.MonkeyPatch) -> Iterato
     yield vs
     for w in vs.worlds:
         w.close()
-
-
-GHOST_RUN = "wrun_01M80ZV6XRY086CQJBQGHFJWHA"
-HASH_RE = re.compile(r"^[0-9a-f]{64}$")
-
-
-def dumps(doc: object) -> str:
-    return json.dumps(doc, sort_keys=True)

@@ -3,8 +3,8 @@ code; a fork reuses the source's recorded results of steps 1..N-1 and executes f
 
 from __future__ import annotations
 
-from conftest import GHOST_RUN, Versions
 from engine_support import KEY_A, assert_unchanged, listing
+from versions_support import GHOST_RUN, Versions
 
 from wfctl.engine.fork import fork
 from wfctl.engine.versions import rerun

@@ -11,8 +11,8 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import HASH_RE, Versions
 from engine_support import assert_unchanged, listing
+from versions_support import HASH_RE, Versions
 
 from wfctl.engine import codestore
 from wfctl.serde.compress import compress, decompress

@@ -4,8 +4,8 @@ replays under it (issue 12, point 2), and `wfctl gc` of code no run uses."""
 from __future__ import annotations
 
 import pytest
-from conftest import GHOST_RUN, Versions
 from engine_support import assert_unchanged, listing
+from versions_support import GHOST_RUN, Versions
 
 COMPATIBLE = ('"v1"', '"v2"')  # lib/label.js: the value changes, the calls do not
 DIVERGENT = (

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import Versions
+from versions_support import Versions
 
 from wfctl.engine import codestore
 from wfctl.engine.app import App
