@@ -13,6 +13,7 @@ from wfctl.engine.app import App
 from wfctl.engine.engine import Engine
 from wfctl.engine.fork import fork
 from wfctl.engine.versions import gc, upgrade_run
+from wfctl.serde import payload
 from worlds import World, open_world
 
 WORLDS = ["local"]
@@ -81,3 +82,21 @@ def test_pin_upgrade_fork_gc_on_the_world(v: Versions, world: World) -> None:
     res = engine().resume_hook("ap:2", True)
     assert res.status == "completed"
     assert v.marks() == ["before", "added", "after"]
+
+
+@pytest.mark.parametrize("runtime", ["snapshot", "replay"])
+def test_hook_run_completes_on_its_original_code(v: Versions, world: World, runtime: str) -> None:
+    res = Engine(world, App.load(v.app)).start("approval", [6], runtime=runtime)
+    assert res.status == "running" and v.marks() == ["before"]
+    v.edit(
+        "workflows.js",
+        'const a = await tick("before", n);',
+        'const a = await tick("before", n);\n  await tick("added", a);',
+    )
+    v.edit("lib/label.js", '"v1"', '"v2"')
+    res = Engine(world, App.load(v.app)).resume_hook("ap:6", True)
+    assert res.status == "completed", res.run
+    assert v.marks() == ["after"]
+    out = Engine(world, App.load(v.app)).world.get_run(res.run_id)
+    assert out["executionContext"]["codeHash"] == codestore.effective_hash(world, out)
+    assert payload.decode(out["output"])["label"] == "v1"
