@@ -7,7 +7,7 @@ PY312 ?= $(firstword $(wildcard $(HOME)/.pyenv/versions/3.12*/bin/python3.12) $(
 PY313 ?= $(firstword $(wildcard $(HOME)/.pyenv/versions/3.13*/bin/python3.13) $(shell command -v python3.13))
 SRC := wfctl worlds tests bench
 
-.PHONY: install demo test check fast lint typecheck compat bench clean
+.PHONY: install demo shop test check fast lint typecheck compat bench clean
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -22,6 +22,10 @@ demo: install
 	rm -rf examples/order/.workflow-data
 	cd examples/order && ../../$(BIN)/wfctl start orderFlow order-42 2500
 	cd examples/order && ../../$(BIN)/wfctl hook resume approve:order-42 '{"approved": true, "by": "dana"}'
+
+# The FastAPI shop example on http://127.0.0.1:8000 (Ctrl-C stops it; runs resume on restart).
+shop: install
+	cd examples/fastapi-shop && ../../$(BIN)/python app.py
 
 # The README's test command (and CI's).
 test: install

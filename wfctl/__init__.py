@@ -25,4 +25,30 @@ __all__ = [
     "JSMap",
     "JSError",
     "__version__",
+    "Client",
+    "AsyncClient",
+    "Run",
+    "AsyncRun",
+    "RunFailed",
+    "RunCancelled",
+    "HookPayloadError",
 ]
+
+_CLIENT_NAMES = {
+    "Client",
+    "AsyncClient",
+    "Run",
+    "AsyncRun",
+    "RunFailed",
+    "RunCancelled",
+    "HookPayloadError",
+}
+
+
+def __getattr__(name: str) -> object:
+    # The client pulls in the engine; import it only when an application asks for it.
+    if name in _CLIENT_NAMES:
+        from wfctl import client
+
+        return getattr(client, name)
+    raise AttributeError(f"module 'wfctl' has no attribute {name!r}")

@@ -21,6 +21,7 @@ from wfctl.cli.context import (
     resolve_app_dir,
     resolve_data_dir,
     setup_logging,
+    state,
 )
 from wfctl.cli.jsonout import decode_field, entity_json, error_json
 from wfctl.engine import codestore
@@ -547,6 +548,56 @@ def worker(
     if not st.json:
         st.out.print(
             f"worker idle: drove {total.driven} run invocation(s), wrote {total.events} event(s)"
+        )
+
+
+# ---------------------------------------------------------------------------- serve
+
+
+@app.command()
+def serve(
+    ctx: typer.Context,
+    host: Annotated[str, typer.Option("--host", help="Address to bind.")] = "127.0.0.1",
+    port: Annotated[
+        int, typer.Option("--port", min=0, max=65535, help="0 = any free port.")
+    ] = 3000,
+    concurrency: Annotated[
+        int, typer.Option("--concurrency", min=1, help="Runs driven at once.")
+    ] = 4,
+    public_url: Annotated[
+        str | None,
+        typer.Option("--public-url", help="Base URL of webhook URLs (default: the bound address)."),
+    ] = None,
+    api_token: Annotated[
+        str | None,
+        typer.Option(
+            "--api-token",
+            help="Require 'Authorization: Bearer TOKEN' on /api/* (env WFCTL_API_TOKEN); needed off loopback.",
+        ),
+    ] = None,
+    check: Annotated[
+        bool,
+        typer.Option(
+            "--check/--no-check",
+            help="Refuse runs of an app whose useStep names are not all registered (default).",
+        ),
+    ] = True,
+    app_dir: AppOpt = None,
+) -> None:
+    """Serve the HTTP API and webhooks, and drive runs (worker loop) in this process."""
+    from wfctl.server.run import serve as run_server
+
+    st = state(ctx)
+    with guarded(st):
+        run_server(
+            app_dir=app_dir,
+            world=open_store(st),
+            host=host,
+            port=port,
+            concurrency=concurrency,
+            public_url=public_url,
+            api_token=api_token,
+            check_steps=check,
         )
 
 

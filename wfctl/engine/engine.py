@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 import time
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -29,6 +30,7 @@ from wfctl.engine.app import App, short_name, workflow_id
 from wfctl.engine.check import require_valid
 from wfctl.engine.executor import StepExecutor, StepOutcome, plain_error_text
 from wfctl.errors import AppError, NotFoundError, UsageError
+from wfctl.hookpolicy import check_hook_payload, run_hook_context, vm_hook_context
 from wfctl.runtime.base import Runtime, choose_runtime, runtime_of_run
 from wfctl.runtime.bundle import Bundle
 from wfctl.runtime.events import EventFeed, iso_to_ms
@@ -140,6 +142,7 @@ class Engine:
         self.master_key = crypto.master_key_from_env()
         # `start` refuses an app whose workflows use a step steps.py does not register.
         self.check_steps = True
+        self.stopping = threading.Event()  # shutdown: invocations record what runs, then leave
         if app is not None:
             # Configuration and code errors surface before anything is written.
             choose_runtime(None)
@@ -218,6 +221,7 @@ class Engine:
                     "workflowCoreVersion": f"wfctl/{__version__}",
                     "features": {"encryption": key is not None},
                     "workflowRuntime": runtime_name,
+                    **run_hook_context(self),
                     "codeHash": codestore.pin(self.world, app.bundle),
                     **(context or {}),
                 },
@@ -260,6 +264,7 @@ class Engine:
         if drive:
             runtime_of_run(run)  # validate before recording anything
         codestore.check_run_code(self.world, run, self.app.bundle if self.app else None)
+        check_hook_payload(hook, value, key)  # typed hooks: refuse a bad payload before writing
         data = payload.encode(value, key=key, context="hook payload")
         try:
             self.world.create_event(
@@ -317,6 +322,7 @@ def workflow_context(run: dict[str, Any], key: bytes | None) -> dict[str, Any]:
         "startedAt": iso_to_ms(run.get("startedAt") or run["createdAt"]),
         "input": payload.unwrap_text(run["input"], key),
         "encryption": key is not None,
+        **vm_hook_context(run),
     }
 
 
@@ -462,6 +468,9 @@ class _Invocation:
                 )
                 return
 
+            if self.engine.stopping.is_set():  # shutting down: start nothing new, stay resumable
+                runtime.save()
+                return
             retry_at = self._schedule(run, pending, executor, pool, inflight)
             if inflight:
                 timeout = self._until(self._next_due(retry_at))
@@ -495,7 +504,8 @@ class _Invocation:
         """Sleep in short slices, returning early when another process appends to the log."""
         before = len(self.state.events)
         while (remaining := due_ms / 1000 - time.time()) > 0:
-            time.sleep(min(remaining, 1.0))
+            if self.engine.stopping.wait(min(remaining, 1.0)):
+                return
             self.refresh()
             if len(self.state.events) != before:
                 return
@@ -529,7 +539,7 @@ class _Invocation:
             if p["type"] != "hook":
                 continue
             if not p.get("hasCreatedEvent"):
-                data: dict[str, Any] = {"token": p["token"], "isWebhook": False}
+                data: dict[str, Any] = {"token": p["token"], "isWebhook": bool(p.get("isWebhook"))}
                 if p.get("metadata") is not None:
                     data["metadata"] = payload.wrap_text(p["metadata"], self.key)
                 ev = self.write("hook_created", p["correlationId"], data)

@@ -4,6 +4,7 @@
 
 import {
   createHook,
+  createWebhook,
   FatalError,
   getWorkflowMetadata,
   RetryableError,
@@ -484,4 +485,20 @@ export async function determinismWorkflow() {
 export async function longSleepWorkflow(duration = "30s") {
   await sleep(duration);
   return "woke up";
+}
+
+// #17 webhookWorkflow: three webhooks created up front; default response, a static response
+// (402), and (adapted: wfctl has no 'manual' responses) a second default one.
+export async function webhookWorkflow() {
+  const payloads = [];
+  const withDefault = createWebhook();
+  const withStatic = createWebhook({
+    respondWith: { status: 402, body: "Hello from static response!" },
+  });
+  const another = createWebhook();
+  for (const hook of [withDefault, withStatic, another]) {
+    const req = await hook;
+    payloads.push({ url: req.url, method: req.method, body: req.body });
+  }
+  return { payloads, urls: [withDefault.url, withStatic.url, another.url] };
 }

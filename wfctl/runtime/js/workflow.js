@@ -292,11 +292,26 @@ export function sleep(duration) {
 
 /** createHook({token?, metadata?}): a thenable, async-iterable external event source. */
 export function createHook(options = {}) {
-  const correlationId = nextCorrelationId("hook");
+  return makeHook(options, {});
+}
+
+// Hooks with a host-side policy (a JSON Schema for payloads, a webhook's static response) carry
+// it in their stored metadata under this key, beside the user's metadata; the host reads it
+// before recording a payload (wfctl/hookpolicy.py). Webhooks are hooks with isWebhook: true.
+const POLICY_KEY = "$wfctl";
+
+function makeHook(options, { isWebhook = false, policy = null, correlationId = null }) {
+  correlationId = correlationId || nextCorrelationId("hook");
   const token = options.token === undefined ? S.nanoid() : String(options.token);
   let metadata;
-  if (options.metadata !== undefined) metadata = stringify(options.metadata);
-  const item = { type: "hook", correlationId, token, metadata, hasCreatedEvent: false, disposed: false };
+  if (policy) {
+    const wrapped = { [POLICY_KEY]: policy };
+    if (options.metadata !== undefined) wrapped.metadata = options.metadata;
+    metadata = stringify(wrapped);
+  } else if (options.metadata !== undefined) {
+    metadata = stringify(options.metadata);
+  }
+  const item = { type: "hook", correlationId, token, metadata, isWebhook, hasCreatedEvent: false, disposed: false };
   S.queue.set(correlationId, item);
   const buffered = []; // payload texts received before anyone awaited
   const waiting = []; // {resolve, reject}
@@ -377,6 +392,74 @@ export function createHook(options = {}) {
   };
   if (Symbol.dispose) hook[Symbol.dispose] = dispose;
   return hook;
+}
+
+const WEBHOOK_PATH = "/.well-known/workflow/v1/webhook/";
+
+/**
+ * createWebhook({respondWith?, schema?}): a hook resumed by an HTTP request to `hook.url`
+ * (served by `wfctl serve`). Awaiting it yields {method, url, headers, body, json?}.
+ * The token is drawn from the run's secret seed (recorded when the run was created), so it is
+ * stable on replay but cannot be derived from the run id.
+ */
+export function createWebhook(options = {}) {
+  if (options.token !== undefined) throw new TypeError("createWebhook() does not accept a token option");
+  if (options.metadata !== undefined) throw new TypeError("createWebhook() does not accept a metadata option");
+  const policy = {};
+  if (options.respondWith !== undefined) policy.respondWith = staticResponse(options.respondWith);
+  if (options.schema !== undefined) policy.schema = checkSchema(options.schema, "createWebhook");
+  const correlationId = nextCorrelationId("hook");
+  const secret = S.ctx.hookSecret;
+  const token = secret ? nanoidFactory(seededRandom(`${secret}:${correlationId}`))() : S.nanoid();
+  const hook = makeHook({ token }, { isWebhook: true, policy: Object.keys(policy).length ? policy : null, correlationId });
+  const base = S.ctx.url ? String(S.ctx.url).replace(/\/+$/, "") : "";
+  hook.url = base + WEBHOOK_PATH + encodeURIComponent(token);
+  return hook;
+}
+
+function staticResponse(r) {
+  if (r === null || typeof r !== "object") {
+    throw new TypeError("createWebhook({respondWith}): expected {status?, headers?, body?}");
+  }
+  const status = r.status === undefined ? 200 : r.status;
+  if (!Number.isInteger(status) || status < 200 || status > 599) {
+    throw new TypeError(`createWebhook({respondWith}): status must be an integer in 200..599, got ${status}`);
+  }
+  const headers = {};
+  for (const [k, v] of Object.entries(r.headers || {})) headers[String(k)] = String(v);
+  let body = r.body === undefined || r.body === null ? "" : r.body;
+  if (typeof body !== "string") {
+    body = JSON.stringify(body);
+    if (!Object.keys(headers).some((k) => k.toLowerCase() === "content-type")) headers["content-type"] = "application/json";
+  }
+  return { status, headers, body };
+}
+
+function checkSchema(schema, what) {
+  if (schema === true || schema === false) return schema;
+  if (schema === null || typeof schema !== "object" || Array.isArray(schema)) {
+    throw new TypeError(`${what}({schema}): expected a JSON Schema object`);
+  }
+  try {
+    return JSON.parse(JSON.stringify(schema));
+  } catch (err) {
+    throw new TypeError(`${what}({schema}): the schema must be plain JSON (${err.message})`);
+  }
+}
+
+/**
+ * defineHook({schema}) at module level; `.create({token?, metadata?})` inside a workflow makes a
+ * hook (awaited like createHook) whose payloads are validated against the JSON Schema on the host
+ * before anything is recorded: an invalid payload is refused and the run is left untouched.
+ */
+export function defineHook(definition = {}) {
+  const schema = definition.schema === undefined ? undefined : checkSchema(definition.schema, "defineHook");
+  return Object.freeze({
+    schema,
+    create(options = {}) {
+      return makeHook(options, { policy: schema === undefined ? null : { schema } });
+    },
+  });
 }
 
 export function getWorkflowMetadata() {
