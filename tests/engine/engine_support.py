@@ -297,7 +297,9 @@ def json_lines(proc: subprocess.CompletedProcess[str]) -> list[Any]:
 
 
 def key_env(key: str | None) -> dict[str, str]:
-    return {"WFCTL_ENCRYPTION_KEY": key or ""}
+    """Env overrides for a subprocess: the key, or none (the fixtures unset the variable; an
+    empty value is an error since issue 14)."""
+    return {"WFCTL_ENCRYPTION_KEY": key} if key else {}
 
 
 def env_without(*names: str) -> dict[str, str]:

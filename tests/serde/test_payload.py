@@ -146,8 +146,9 @@ def test_encr_layout_matches_aes_gcm():
 def test_master_key_from_env():
     good = base64.b64encode(KEY).decode()
     assert master_key_from_env({}) is None
-    assert master_key_from_env({"WFCTL_ENCRYPTION_KEY": ""}) is None
-    assert master_key_from_env({"WFCTL_ENCRYPTION_KEY": "  "}) is None
+    for empty in ("", "  "):  # set but empty is an error, not "no encryption" (issue 14)
+        with pytest.raises(KeyConfigError):
+            master_key_from_env({"WFCTL_ENCRYPTION_KEY": empty})
     assert master_key_from_env({"WFCTL_ENCRYPTION_KEY": good}) == KEY
     assert master_key_from_env({"WFCTL_ENCRYPTION_KEY": f" {good}\n"}) == KEY
     urlsafe = base64.urlsafe_b64encode(b"\xfb" * 32).decode()

@@ -24,6 +24,7 @@ from wfctl.cli.context import (
     state,
 )
 from wfctl.cli.jsonout import decode_field, entity_json, error_json
+from wfctl.config import validate_env
 from wfctl.engine import codestore
 from wfctl.engine.app import App, short_name
 from wfctl.engine.engine import Engine, RunResult
@@ -68,7 +69,11 @@ def main_options(
     debug: Annotated[bool, typer.Option("--debug", help="Verbose logs and tracebacks.")] = False,
 ) -> None:
     setup_logging(debug)
-    ctx.obj = CliState(data_dir=resolve_data_dir(data_dir), json=json_out, debug=debug)
+    st = CliState(data_dir=Path("."), json=json_out, debug=debug)
+    with guarded(st):
+        validate_env()  # one rule for every environment variable (wfctl/config.py)
+        st.data_dir = resolve_data_dir(data_dir)
+    ctx.obj = st
 
 
 def _engine(st: CliState, app_dir: Path | None, *, need_app: bool = True) -> Engine:
@@ -139,7 +144,10 @@ def start(
     ] = None,
     app_dir: AppOpt = None,
     input_json: Annotated[
-        str | None, typer.Option("--input", help="All arguments as one JSON array.")
+        str | None,
+        typer.Option(
+            "--input", help="All arguments as one JSON array; @PATH reads a file, - stdin."
+        ),
     ] = None,
     runtime: Annotated[
         str | None, typer.Option("--runtime", help="snapshot (default) or replay.")
@@ -223,7 +231,12 @@ def inspect_runs(
             if workflow is None
             else (workflow if "//" in workflow else f"workflow//./workflows//{workflow}")
         )
-        page = engine.world.list_runs(workflow_name=wf, status=status, cursor=cursor, limit=limit)
+        try:
+            page = engine.world.list_runs(
+                workflow_name=wf, status=status, cursor=cursor, limit=limit
+            )
+        except ValueError as exc:  # the world could not read the cursor
+            raise UsageError(f"invalid --cursor {cursor!r}: {exc}") from None
         items = [entity_json(r, engine.run_key(r["runId"]), decrypt=decrypt) for r in page.data]
     if st.json:
         emit_json(_page_json(page, items))
@@ -505,7 +518,12 @@ def cancel(ctx: typer.Context, run_id: str, json_out: JsonOpt = False) -> None:
         engine = _engine(st, None, need_app=False)
         res = engine.cancel(run_id)
     if st.json:
-        emit_json({"runId": run_id, "status": res.status})
+        doc: dict[str, Any] = {"runId": run_id, "status": res.status}
+        if res.notes:
+            doc["notes"] = res.notes
+        emit_json(doc)
+    elif res.notes:
+        st.out.print(res.notes[0], markup=False)
     else:
         st.out.print(f"Cancelled run {run_id}")
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import os
+import re
 import sys
 import traceback
 from collections.abc import Callable, Iterator
@@ -17,6 +19,7 @@ import typer
 from rich.console import Console
 
 from wfctl.errors import NotFoundError, UsageError, WfctlError
+from wfctl.serde.depth import MAX_DEPTH, DepthError, check_depth
 from worlds import World, open_world
 from worlds import errors as werr
 
@@ -68,13 +71,37 @@ def merge_json(ctx: typer.Context, flag: bool) -> CliState:
     return st
 
 
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def json_text(doc: Any, *, indent: int | None = None) -> str:
+    """JSON text that any stdout can carry: stored strings may hold lone surrogates
+    (DECISIONS.md #13), which become ``\\uXXXX`` escapes (valid JSON); a stdout that is not
+    UTF-8 gets pure ASCII."""
+    utf8 = (getattr(sys.stdout, "encoding", "") or "").lower().replace("-", "") == "utf8"
+    text = json.dumps(doc, ensure_ascii=not utf8, indent=indent, default=str)
+    return _LONE_SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text) if utf8 else text
+
+
 def emit_json(doc: Any) -> None:
-    sys.stdout.write(json.dumps(doc, ensure_ascii=False, indent=2, default=str) + "\n")
+    sys.stdout.write(json_text(doc, indent=2) + "\n")
 
 
 def emit_json_line(doc: Any) -> None:
-    sys.stdout.write(json.dumps(doc, ensure_ascii=False, default=str) + "\n")
+    sys.stdout.write(json_text(doc) + "\n")
     sys.stdout.flush()
+
+
+def safe_streams() -> None:
+    """Rich output must never crash on a stored string: characters the terminal cannot
+    encode (lone surrogates...) are written as backslash escapes."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            try:
+                reconfigure(errors="backslashreplace")
+            except (ValueError, OSError):  # pragma: no cover - a detached/odd stream
+                pass
 
 
 def _exit_code_for(exc: BaseException) -> tuple[int, str] | None:
@@ -82,8 +109,12 @@ def _exit_code_for(exc: BaseException) -> tuple[int, str] | None:
         return exc.exit_code, str(exc)
     if isinstance(exc, (werr.RunNotFoundError, werr.HookNotFoundError, werr.StepNotFoundError)):
         return EXIT_NOT_FOUND, str(exc)
+    if isinstance(exc, werr.UnsafeEntityIdError):
+        return EXIT_USAGE, str(exc)
     if isinstance(exc, werr.WorldError):
         return EXIT_FAILED, str(exc)
+    if isinstance(exc, OSError):
+        return os_error(exc)
     from wfctl.serde.errors import PayloadError
 
     if isinstance(exc, PayloadError):
@@ -95,6 +126,20 @@ def _exit_code_for(exc: BaseException) -> tuple[int, str] | None:
     if isinstance(exc, (ValueError, TypeError)) and getattr(exc, "user_facing", False):
         return EXIT_USAGE, str(exc)
     return None
+
+
+def os_error(exc: OSError) -> tuple[int, str]:
+    """A filesystem problem as one sentence: access problems are configuration (exit 2),
+    the rest (a full disk, an I/O error) a failure of this command (exit 1)."""
+    where = f" ({exc.filename})" if getattr(exc, "filename", None) else ""
+    reason = exc.strerror or type(exc).__name__
+    if isinstance(exc, PermissionError):
+        return EXIT_USAGE, f"permission denied{where}: check the data directory's permissions"
+    if isinstance(exc, (NotADirectoryError, IsADirectoryError)):
+        return EXIT_USAGE, f"{reason.lower()}{where}: check --data-dir / --app"
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
+        return EXIT_FAILED, f"cannot write{where}: {reason.lower()} (nothing partial was committed)"
+    return EXIT_FAILED, f"{reason}{where}"
 
 
 @contextmanager
@@ -123,10 +168,14 @@ def guarded(st: CliState) -> Iterator[None]:
 
 
 def open_store(st: CliState) -> World:
+    target = str(st.data_dir)
+    if "://" not in target and st.data_dir.exists() and not st.data_dir.is_dir():
+        raise UsageError(f"data directory {st.data_dir} is not a directory")
     return open_world(st.data_dir)
 
 
 def setup_logging(debug: bool) -> None:
+    safe_streams()
     logging.basicConfig(
         level=logging.DEBUG if debug else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
@@ -137,7 +186,9 @@ def setup_logging(debug: bool) -> None:
 def parse_arg(text: str) -> Any:
     """A CLI ARG: a JSON value, or a bare word taken as a string."""
     try:
-        return json.loads(text)
+        return _checked(json.loads(text), "an argument")
+    except RecursionError:
+        raise UsageError(f"an argument is nested too deeply (at most {MAX_DEPTH} levels)") from None
     except ValueError:
         if text[:1] in '{["' or text.strip() in ("", "-"):
             raise UsageError(f"malformed JSON argument: {text!r}") from None
@@ -145,13 +196,38 @@ def parse_arg(text: str) -> Any:
 
 
 def parse_json(text: str, what: str) -> Any:
+    """JSON given on the command line; ``@PATH`` reads it from a file, ``-`` from stdin (for
+    values beyond the OS argument limit)."""
+    if text == "-":
+        text = sys.stdin.read()
+    elif text.startswith("@"):
+        path = Path(text[1:])
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            reason = getattr(exc, "strerror", None) or str(exc)
+            raise UsageError(f"cannot read {what} from {path}: {reason}") from None
     try:
-        return json.loads(text)
+        return _checked(json.loads(text), what)
+    except RecursionError:
+        raise UsageError(f"{what} is nested too deeply (at most {MAX_DEPTH} levels)") from None
+    except DepthError as exc:
+        raise UsageError(str(exc)) from None
     except json.JSONDecodeError as exc:
         raise UsageError(f"{what} is not valid JSON ({exc.msg} at position {exc.pos})") from None
-    except (ValueError, RecursionError) as exc:
-        # Not a syntax error: e.g. an integer beyond Python's digit limit, or nesting too deep.
-        raise UsageError(f"{what} cannot be read: {exc}") from None
+    except ValueError as exc:  # e.g. an integer beyond Python's digit limit
+        msg = getattr(exc, "msg", str(exc))
+        pos = getattr(exc, "pos", None)
+        where = f" at position {pos}" if pos is not None else ""
+        raise UsageError(f"{what} is not valid JSON ({msg}{where})") from None
+
+
+def _checked(value: Any, what: str) -> Any:
+    try:
+        check_depth(value, what)
+    except DepthError as exc:
+        raise UsageError(str(exc)) from None
+    return value
 
 
 def require(cond: bool, message: str, exc: Callable[[str], Exception] = UsageError) -> None:

@@ -25,10 +25,12 @@ from typing import Any
 from ulid import ULID
 
 from wfctl import __version__
+from wfctl.config import env_int
 from wfctl.engine import codestore
 from wfctl.engine.app import App, short_name, workflow_id
 from wfctl.engine.check import require_valid
 from wfctl.engine.executor import StepExecutor, StepOutcome, plain_error_text
+from wfctl.engine.failures import UNSETTLEABLE, vm_failure_message
 from wfctl.errors import AppError, NotFoundError, UsageError
 from wfctl.hookpolicy import check_hook_payload, run_hook_context, vm_hook_context
 from wfctl.runtime.base import Runtime, choose_runtime, runtime_of_run
@@ -38,16 +40,20 @@ from wfctl.runtime.machine import VMState, template_for
 from wfctl.runtime.replay import ReplayRuntime
 from wfctl.runtime.snapshot import SnapshotRuntime
 from wfctl.serde import crypto, payload
+from wfctl.serde.depth import DepthError, check_depth
 from wfctl.serde.errors import PayloadError
 from wfctl.serde.values import JSError
-from wfctl.vm import VMError, VMTimeout
+from wfctl.vm import VMError
 from worlds import World
 from worlds.errors import (
     EntityConflictError,
     HookNotFoundError,
+    InvalidTransitionError,
     LeaseBusyError,
     RunExpiredError,
     RunNotFoundError,
+    UnsafeEntityIdError,
+    WorldError,
 )
 
 log = logging.getLogger("wfctl.engine")
@@ -58,10 +64,7 @@ DEPLOYMENT_ID = f"wfctl@{__version__}"
 
 
 def step_concurrency() -> int:
-    try:
-        return max(1, int(os.environ.get("WFCTL_STEP_CONCURRENCY", "8")))
-    except ValueError:
-        return 8
+    return env_int("WFCTL_STEP_CONCURRENCY", 8, minimum=1)
 
 
 @dataclass
@@ -156,6 +159,7 @@ class Engine:
     def check_key(self, run: dict[str, Any]) -> bytes | None:
         """The run's key, after proving it opens the run's data (nothing is written otherwise)."""
         key = self.run_key(run["runId"])
+        check_encryption(run, key)
         try:
             payload.unwrap_text(run["input"], key)
         except PayloadError as exc:
@@ -203,13 +207,33 @@ class Engine:
                 f"unknown workflow {export!r}: {app.app_dir / 'workflows.js'} exports "
                 f"{', '.join(known) or 'no workflows'}"
             )
+        run_id_given = run_id is not None
         run_id = run_id or f"wrun_{ULID()}"
         key = self.run_key(run_id)
-        encoded = (
-            payload.wrap_text(input_text, key)
-            if input_text is not None
-            else payload.encode(list(args), key=key, context=f"workflow {export} input")
-        )
+        if input_text is not None:
+            encoded = payload.wrap_text(input_text, key)
+        else:
+            _check_depth(args, f"the input of workflow {export}")
+            encoded = payload.encode(list(args), key=key, context=f"workflow {export} input")
+        try:
+            self._create_run(run_id, export, encoded, key, runtime_name, context)
+        except (UnsafeEntityIdError, InvalidTransitionError, EntityConflictError) as exc:
+            if run_id_given:  # a run id the user chose: unsafe, malformed, too old or taken
+                raise UsageError(f"--run-id {run_id!r}: {exc}") from None
+            raise
+        if not wait:
+            return RunResult(self.world.get_run(run_id))
+        return self.drive(run_id, wait=True, timeout=timeout)
+
+    def _create_run(
+        self,
+        run_id: str,
+        export: str,
+        encoded: bytes,
+        key: bytes | None,
+        runtime_name: str,
+        context: dict[str, Any] | None = None,
+    ) -> None:
         self.world.create_event(
             run_id,
             "run_created",
@@ -222,14 +246,11 @@ class Engine:
                     "features": {"encryption": key is not None},
                     "workflowRuntime": runtime_name,
                     **run_hook_context(self),
-                    "codeHash": codestore.pin(self.world, app.bundle),
+                    "codeHash": codestore.pin(self.world, self._require_app().bundle),
                     **(context or {}),
                 },
             },
         )
-        if not wait:
-            return RunResult(self.world.get_run(run_id))
-        return self.drive(run_id, wait=True, timeout=timeout)
 
     def drive(
         self,
@@ -264,6 +285,7 @@ class Engine:
         if drive:
             runtime_of_run(run)  # validate before recording anything
         codestore.check_run_code(self.world, run, self.app.bundle if self.app else None)
+        _check_depth(value, "the hook payload")
         check_hook_payload(hook, value, key)  # typed hooks: refuse a bad payload before writing
         data = payload.encode(value, key=key, context="hook payload")
         try:
@@ -279,6 +301,8 @@ class Engine:
 
     def cancel(self, run_id: str) -> RunResult:
         run = self.get_run(run_id)
+        if run["status"] == "cancelled":  # idempotent: no second terminal event
+            return RunResult(run, notes=[f"run {run_id} was already cancelled; nothing written"])
         if run["status"] in ("completed", "failed"):
             raise UsageError(
                 f"run {run_id} already {run['status']}; only pending or running runs can be cancelled"
@@ -312,6 +336,34 @@ class Engine:
         if name == "replay":
             return ReplayRuntime(bundle, ctx, feed)
         return SnapshotRuntime(bundle, ctx, feed, world or self.world, key)
+
+
+def _check_depth(value: Any, what: str) -> None:
+    """Values the VM decodes recursively: too deep is the caller's error (exit 2)."""
+    try:
+        check_depth(value, what)
+    except DepthError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def check_encryption(run: dict[str, Any], key: bytes | None) -> None:
+    """A run's encryption is fixed at its creation: continuing it with the other key state
+    would store half of it in plaintext. UsageError (exit 2) before anything is written."""
+    features = (run.get("executionContext") or {}).get("features") or {}
+    encrypted = features.get("encryption")
+    if not isinstance(encrypted, bool):  # older runs: what their input is
+        data = run.get("input")
+        encrypted = isinstance(data, (bytes, bytearray)) and bytes(data[:4]) == b"encr"
+    if encrypted and key is None:
+        raise UsageError(
+            f"run {run['runId']} was created with encryption: set WFCTL_ENCRYPTION_KEY "
+            "to the key it was created with to continue it"
+        )
+    if not encrypted and key is not None:
+        raise UsageError(
+            f"run {run['runId']} was created without encryption and a run's encryption is "
+            "fixed at creation: unset WFCTL_ENCRYPTION_KEY to continue it"
+        )
 
 
 def workflow_context(run: dict[str, Any], key: bytes | None) -> dict[str, Any]:
@@ -423,11 +475,16 @@ class _Invocation:
                 continue
             try:
                 vm_state = runtime.advance(self.state.events)
-            except VMTimeout as exc:
-                vm_state = VMState("failed", error=_runtime_failure(str(exc)))
-            except VMError as exc:
+            except VMError as exc:  # budget, trap, protocol: the run fails (failures.py)
+                vm_state = VMState("failed", error=_runtime_failure(vm_failure_message(exc)))
+            except (WorldError, OSError):
+                raise  # the store, not the run: the run stays as it is and is retried
+            except Exception as exc:  # noqa: BLE001 - whatever the VM's answers led to
                 vm_state = VMState(
-                    "failed", error=_runtime_failure(f"the workflow VM failed: {exc}")
+                    "failed",
+                    error=_runtime_failure(
+                        f"the workflow runtime failed: {type(exc).__name__}: {exc}"
+                    ),
                 )
             if vm_state.status == "completed":
                 self._complete(vm_state)
@@ -461,11 +518,7 @@ class _Invocation:
                 pending = [p for p in pending if not (p["type"] == "hook" and p.get("disposed"))]
 
             if not pending:
-                self._fail(
-                    _runtime_failure(
-                        "the workflow is waiting on a promise that no step, sleep or hook can settle"
-                    ),
-                )
+                self._fail(_runtime_failure(UNSETTLEABLE))
                 return
 
             if self.engine.stopping.is_set():  # shutting down: start nothing new, stay resumable

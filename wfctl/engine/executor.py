@@ -8,16 +8,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import traceback
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from wfctl.config import env_float
 from wfctl.engine.app import App, short_name
 from wfctl.engine.registry import StepMetadata, _current
 from wfctl.errors import FatalError, RetryableError
 from wfctl.serde import payload
+from wfctl.serde.depth import check_depth
 from wfctl.serde.values import JSError
 from worlds import World
 from worlds.errors import EntityConflictError, RunExpiredError, TooEarlyError
@@ -33,10 +34,7 @@ def plain_error_text(message: str, stack: str, key: bytes | None) -> tuple[str, 
 
 def retry_delay() -> float:
     """Delay before retrying a step that raised a plain exception (reference: ~1 s)."""
-    try:
-        return float(os.environ.get("WFCTL_RETRY_DELAY", "1"))
-    except ValueError:
-        return 1.0
+    return env_float("WFCTL_RETRY_DELAY", 1.0, minimum=0.0)
 
 
 @dataclass
@@ -53,13 +51,41 @@ def _parse_iso(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
-def js_error_from(exc: BaseException) -> JSError:
-    """A Python exception as the structured error the workflow will see."""
+def safe_str(exc: BaseException) -> str:
+    """``str(exc)`` that never raises (a step's exception may have a broken ``__str__``)."""
+    try:
+        text = str(exc)
+        return text if isinstance(text, str) else repr(text)
+    except BaseException:  # noqa: BLE001 - any failure of user code is data here
+        try:
+            return f"<{type(exc).__name__} whose __str__ failed>"
+        except BaseException:  # noqa: BLE001
+            return "<exception whose __str__ failed>"
+
+
+def _format_stack(exc: BaseException) -> str:
+    try:
+        return "".join(traceback.format_exception(type(exc), exc, exc.__traceback__)).rstrip()
+    except BaseException:  # noqa: BLE001 - a broken exception still gets recorded
+        return f"{type(exc).__name__}: {safe_str(exc)}"
+
+
+#: Causes recorded per error (the reference records the chain; a longer one is cut).
+MAX_CAUSES = 32
+
+
+def js_error_from(exc: BaseException, _seen: set[int] | None = None) -> JSError:
+    """A Python exception as the structured error the workflow will see. Defensive: a broken
+    ``__str__`` or a cycle in the ``__cause__`` chain is recorded, never raised."""
     if isinstance(exc, JSError):
         return exc
+    seen = _seen if _seen is not None else set()
+    seen.add(id(exc))
     name = type(exc).__name__
-    stack = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__)).rstrip()
-    cause = exc.__cause__
+    stack = _format_stack(exc)
+    cause = getattr(exc, "__cause__", None)
+    if cause is not None and (id(cause) in seen or len(seen) >= MAX_CAUSES):
+        cause = None  # a cycle (or an absurdly long chain): stop here
     extra: dict[str, Any] = {}
     if isinstance(exc, FatalError) or getattr(exc, "fatal", False) is True:
         name = "FatalError"
@@ -67,11 +93,14 @@ def js_error_from(exc: BaseException) -> JSError:
     if isinstance(exc, RetryableError):
         name = "RetryableError"
         extra["retryAfter"] = exc.retry_after
+    message = safe_str(exc)
+    if not isinstance(exc, Exception):  # SystemExit(3) / KeyboardInterrupt: say which
+        message = f"the step raised {name}" + (f" ({message})" if message else "")
     return JSError(
         name=name,
-        message=str(exc),
+        message=message,
         stack=stack,
-        cause=js_error_from(cause) if cause is not None else None,
+        cause=js_error_from(cause, seen) if cause is not None else None,
         extra=extra,
     )
 
@@ -134,15 +163,20 @@ class StepExecutor:
                 result = asyncio.run(sd.fn(*args))
             else:
                 result = sd.fn(*args)
-        except Exception as exc:  # a step failing is data, not a crash of the engine
+        except BaseException as exc:  # noqa: BLE001 - a step failing (even by sys.exit() or
+            # KeyboardInterrupt raised in its code) is data, not a crash of the engine
             return self._on_error(run_id, step_id, short, sd.max_retries, attempt, exc, key)
         finally:
             _current.reset(token)
 
         try:
+            check_depth(result, f"step {short} returned a value")
             data = payload.encode(result, key=key, context=f"step {short} returned")
-        except TypeError as exc:
-            err = JSError(name="FatalError", message=str(exc), stack="", extra={"fatal": True})
+        except (TypeError, ValueError, RecursionError) as exc:
+            message = safe_str(exc)
+            if isinstance(exc, RecursionError):
+                message = f"step {short} returned a value too deeply nested to serialize"
+            err = JSError(name="FatalError", message=message, stack="", extra={"fatal": True})
             return self._fail(run_id, step_id, err, key)
         return self._write(
             run_id, step_id, "step_completed", {"result": data}, StepOutcome("completed")
@@ -157,7 +191,7 @@ class StepExecutor:
         short: str,
         max_retries: int,
         attempt: int,
-        exc: Exception,
+        exc: BaseException,
         key: bytes | None,
     ) -> StepOutcome:
         err = js_error_from(exc)

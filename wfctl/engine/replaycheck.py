@@ -15,6 +15,7 @@ from typing import Any
 
 from wfctl.engine.app import short_name
 from wfctl.engine.engine import TERMINAL_EVENTS, Engine
+from wfctl.engine.failures import UNSETTLEABLE, reproduced, vm_failure_message
 from wfctl.runtime.bundle import Bundle
 from wfctl.runtime.events import EventFeed
 from wfctl.runtime.snapshot import SnapshotRuntime
@@ -65,6 +66,12 @@ def check_run(
     """``bundle``: the code to check (default: the app's current code)."""
     bundle = bundle or engine._require_app().bundle
     run = engine.get_run(run_id)
+    problem_of = getattr(engine.world, "journal_problem", None)  # local world: a cut journal
+    problem = problem_of(run_id) if problem_of is not None else None
+    if problem is not None:
+        return ReplayReport(
+            run_id, False, {"index": None, "expected": "an intact journal", "actual": problem}
+        )
     key = engine.run_key(run_id)
     log = engine.world.list_events(run_id).data
     terminal = next((i for i, e in enumerate(log) if e["eventType"] in TERMINAL_EVENTS), None)
@@ -77,15 +84,25 @@ def check_run(
     try:
         state = rt.advance(body)
     except VMError as exc:
+        # The engine fails a run whose VM fails (budget, trap, protocol): reproducing that
+        # failure is a pass (failures.py), anything else a divergence.
+        actual = vm_failure_message(exc)
+        if reproduced(_stored_failure(log, terminal, key), actual):
+            return ReplayReport(run_id, True, notes=[f"reproduced the stored failure: {actual}"])
+        expected = "the workflow to run"
+        if terminal is not None and log[terminal]["eventType"] == "run_failed":
+            expected = f"run_failed: {_stored_failure(log, terminal, key)}"
         return ReplayReport(
-            run_id, False, {"index": None, "expected": "the workflow to run", "actual": str(exc)}
+            run_id,
+            False,
+            {"index": terminal, "expected": expected, "actual": actual},
         )
     finally:
         notes = list(rt.notes)
         source = getattr(rt, "source", "replay")
         rt.close()
     report = _compare(run, log, terminal, state, key)
-    report.notes, report.source = notes, source
+    report.notes, report.source = notes + report.notes, source
     return report
 
 
@@ -125,6 +142,13 @@ def _compare(
             )
         return ReplayReport(rid, True)
     ending = log[terminal]["eventType"]
+    if (
+        ending == "run_failed"
+        and state.status == "suspended"
+        and not state.pending
+        and reproduced(_stored_failure(log, terminal, key), UNSETTLEABLE)
+    ):
+        return ReplayReport(rid, True, notes=[f"reproduced the stored failure: {UNSETTLEABLE}"])
     if ending == "run_completed":
         if state.status != "completed":
             return _diverged(rid, log, terminal, "run_completed", _what(state))
@@ -135,6 +159,22 @@ def _compare(
     elif ending == "run_failed" and state.status != "failed":
         return _diverged(rid, log, terminal, "run_failed", _what(state))
     return ReplayReport(rid, True)  # a cancelled run: the log up to the cancel reproduced
+
+
+def _stored_failure(log: list[dict], terminal: int | None, key: bytes | None) -> str | None:
+    """The message of the run's ``run_failed`` event (decrypted when needed), if any."""
+    if terminal is None or log[terminal]["eventType"] != "run_failed":
+        return None
+    data = log[terminal].get("eventData") or {}
+    try:
+        err = payload.decode(data.get("error"), key=key)
+        message = getattr(err, "message", None)
+        if isinstance(message, str):
+            return message
+    except Exception:  # noqa: BLE001 - an undecodable error: fall back to the plain text
+        pass
+    message = data.get("message")
+    return message if isinstance(message, str) else None
 
 
 def _what(state: Any) -> str:

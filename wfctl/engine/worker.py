@@ -9,10 +9,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from wfctl.engine.engine import Engine, RunResult
+from wfctl.engine.guard import drive_guarded
 from wfctl.errors import WfctlError
-from wfctl.serde.errors import PayloadError
 from worlds import all_items
-from worlds.errors import WorldError
 
 
 @dataclass
@@ -42,11 +41,7 @@ def run_pass(engine: Engine, *, concurrency: int, grace: float) -> WorkerPass:
     def drive(run_id: str) -> RunResult | str:
         # Timers and retries due within `grace` seconds are waited for in-process. One run that
         # cannot be driven (e.g. its data needs another key) must not stop the others.
-        try:
-            return engine.drive(run_id, wait=True, timeout=grace, lease_wait=0)
-        except (WfctlError, WorldError, PayloadError) as exc:
-            message = str(exc)
-            return message if run_id in message else f"run {run_id}: {message}"
+        return drive_guarded(engine, run_id, wait=True, timeout=grace, lease_wait=0)
 
     with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
         for res in pool.map(drive, ids):

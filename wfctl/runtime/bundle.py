@@ -21,10 +21,14 @@ RUNTIME_MODULES = {
     "wfctl:devalue": "devalue.js",
     "wfctl:determinism": "determinism.js",
 }
+# Two entries, evaluated one after the other (runtime/machine.py): the runtime alone, after
+# which the host captures its entry points (before any app code runs), then the app, whose
+# namespace is handed over through a global the captured __wf_bind takes and deletes.
+RUNTIME_ENTRY_NAME = "/__wfctl_runtime__.js"
+RUNTIME_ENTRY_SOURCE = 'import "workflow";\n'
 ENTRY_NAME = "/__wfctl_entry__.js"
-ENTRY_SOURCE = (
-    'import "workflow";\nimport * as app from "./workflows.js";\nglobalThis.__wf_bind(app);\n'
-)
+ENTRY_SOURCE = 'import * as app from "./workflows.js";\nglobalThis.__wf_app = app;\n'
+PRIVATE_BASES = (*RUNTIME_MODULES, RUNTIME_ENTRY_NAME, ENTRY_NAME)
 
 
 def _runtime_source(filename: str) -> str:
@@ -47,6 +51,7 @@ class Bundle:
         bundle = cls(app_dir=app_dir)
         for name, filename in RUNTIME_MODULES.items():
             bundle.sources[name] = _runtime_source(filename)
+        bundle.sources[RUNTIME_ENTRY_NAME] = RUNTIME_ENTRY_SOURCE
         bundle.sources[ENTRY_NAME] = ENTRY_SOURCE
         # Read every app module up front: the VM must never see a file change mid-run, and the
         # code hash must cover exactly what the VM can import.
@@ -73,6 +78,10 @@ class Bundle:
     def resolve(self, base: str, requested: str) -> tuple[str, str]:
         """ModuleLoader for the VM: (importing module, specifier) -> (resolved name, source)."""
         if requested in RUNTIME_MODULES:
+            if requested.startswith("wfctl:") and base not in PRIVATE_BASES:
+                raise AppError(
+                    f"cannot import '{requested}' from {base}: it is internal to wfctl's runtime"
+                )
             return requested, self.sources[requested]
         if requested.startswith(("./", "../", "/")):
             base_dir = posixpath.dirname(base) if base.startswith("/") else "/"
@@ -82,7 +91,7 @@ class Bundle:
             if name in self.sources:
                 return name, self.sources[name]
             raise AppError(
-                f"cannot resolve import '{requested}' from {base}: no such module in {self.app_dir}"
+                f"cannot resolve import '{requested}' from {base}: no such module in the app"
             )
         raise AppError(
             f"cannot import '{requested}' from {base}: workflows may import only \"workflow\" and "

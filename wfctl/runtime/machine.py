@@ -15,21 +15,37 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 import struct
 import threading
 from dataclasses import dataclass, field
 from typing import Any
 
-from wfctl.errors import AppError, UsageError
-from wfctl.runtime.bundle import ENTRY_NAME, ENTRY_SOURCE, Bundle
-from wfctl.vm import VM, JSException, Snapshot
+from wfctl.config import env_float
+from wfctl.errors import AppError
+from wfctl.runtime.bundle import (
+    ENTRY_NAME,
+    ENTRY_SOURCE,
+    RUNTIME_ENTRY_NAME,
+    RUNTIME_ENTRY_SOURCE,
+    Bundle,
+)
+from wfctl.vm import VM, JSException, Snapshot, VMError
 
 log = logging.getLogger("wfctl.workflow")
 
 SNAPSHOT_FORMAT = "wfctl-snapshot/2"
 PAGE = 4096
 _MAGIC = b"WFSN"
+
+
+#: The in-VM runtime's entry points: captured by the host and deleted from the global object
+#: before app code runs (VM.pin), so workflow code can neither replace nor call them.
+PROTOCOL = ("__wf_bind", "__wf_workflows", "__wf_init", "__wf_feed", "__wf_tick", "__wf_state")
+
+
+class ProtocolError(VMError):
+    """The VM answered the host with something the protocol does not allow (workflow code
+    broke a builtin the runtime depends on): the run fails with this message."""
 
 
 class SnapshotRejected(Exception):
@@ -63,19 +79,37 @@ def vm_limits() -> dict[str, Any]:
     """Per-VM limits: WFCTL_VM_BUDGET (seconds per call into the VM, default 5) and
     WFCTL_VM_MEMORY_MB (JS heap cap, default 256)."""
 
-    def number(name: str, default: float) -> float:
-        try:
-            value = float(os.environ.get(name, default))
-        except ValueError:
-            raise UsageError(f"{name} must be a number") from None
-        if value <= 0:
-            raise UsageError(f"{name} must be positive")
-        return value
-
     return {
-        "call_budget_s": number("WFCTL_VM_BUDGET", 5.0),
-        "memory_limit": int(number("WFCTL_VM_MEMORY_MB", 256) * (1 << 20)),
+        "call_budget_s": env_float("WFCTL_VM_BUDGET", 5.0, strict=True),
+        "memory_limit": int(env_float("WFCTL_VM_MEMORY_MB", 256.0, strict=True) * (1 << 20)),
     }
+
+
+def _loads(text: str | None, kind: type) -> Any:
+    """A protocol answer: JSON text of a ``kind``, else :class:`ProtocolError`."""
+    try:
+        value = json.loads(text) if text is not None else None
+    except ValueError:
+        value = None
+    if not isinstance(value, kind):
+        raise ProtocolError("the workflow runtime answered the host with malformed data")
+    return value
+
+
+_OP_FIELDS = {"step": ("stepName", "input"), "wait": ("resumeAt",), "hook": ("token",)}
+
+
+def _valid_op(p: Any) -> bool:
+    if not isinstance(p, dict) or not isinstance(p.get("correlationId"), str):
+        return False
+    if not isinstance(p.get("type"), str):
+        return False
+    need = _OP_FIELDS.get(p["type"], ())  # other kinds are checked by whoever handles them
+    if p["type"] == "wait":
+        return isinstance(p.get("resumeAt"), (int, float)) and 0 <= p["resumeAt"] <= 253402300799999
+    if p["type"] == "step" and p.get("hasCreatedEvent"):
+        need = ("stepName",)  # the input is in the log already
+    return all(isinstance(p.get(k), str) for k in need)
 
 
 def _console(stream: str, text: str) -> None:
@@ -89,12 +123,18 @@ class _Template:
     def __init__(self, bundle: Bundle) -> None:
         vm = VM.boot(modules=bundle.resolve, console=_console, **vm_limits())
         try:
+            vm.eval_module(RUNTIME_ENTRY_SOURCE, RUNTIME_ENTRY_NAME)
+            vm.pin(list(PROTOCOL))
             try:
                 vm.eval_module(ENTRY_SOURCE, ENTRY_NAME)
                 vm.run_jobs()
-            except JSException as exc:
+                vm.call("__wf_bind")
+            except VMError as exc:
                 raise AppError(f"workflows.js failed to load: {exc}") from exc
-            self.workflows: list[str] = json.loads(vm.call("__wf_workflows") or "[]")
+            names = _loads(vm.call("__wf_workflows"), list)
+            if not all(isinstance(n, str) for n in names):
+                raise AppError("workflows.js failed to load: the runtime reported bad names")
+            self.workflows: list[str] = names
             self.snapshot: Snapshot = vm.snapshot()
         finally:
             vm.close()
@@ -147,25 +187,42 @@ class WorkflowMachine:
             vm.call("__wf_feed", json.dumps(events))
             self.consumed += len(events)
         vm.run_jobs()
-        while vm.call_int("__wf_tick"):
+        # A tick that delivers consumes an event, so there are at most as many as were fed:
+        # more means the runtime is no longer the one the host installed.
+        ticks = 0
+        while r := vm.call_int("__wf_tick"):
+            ticks += 1
+            if r not in (1, 2) or ticks > self.consumed + 1:
+                raise ProtocolError(
+                    "the workflow runtime stopped following the host protocol "
+                    f"(__wf_tick answered {r} after {ticks} ticks)"
+                )
             vm.run_jobs()
         return self.state()
 
     def state(self) -> VMState:
-        raw = json.loads(self.vm.call("__wf_state") or "{}")
+        raw = _loads(self.vm.call("__wf_state"), dict)
         status = raw.get("status")
+        trailing = raw.get("trailing")
+        if trailing is not None and not isinstance(trailing, dict):
+            raise ProtocolError("the workflow runtime reported a malformed state")
         if status == "completed":
+            if not isinstance(raw.get("result"), str):
+                raise ProtocolError("the workflow runtime reported a result that is not text")
             return VMState(
-                "completed",
-                result=raw["result"],
-                consumed=self.consumed,
-                trailing=raw.get("trailing"),
+                "completed", result=raw["result"], consumed=self.consumed, trailing=trailing
             )
         if status == "failed":
-            return VMState(
-                "failed", error=raw, consumed=self.consumed, trailing=raw.get("trailing")
-            )
-        return VMState("suspended", pending=raw.get("pending", []), consumed=self.consumed)
+            for k in ("name", "message", "stack", "error", "code"):
+                if raw.get(k) is not None and not isinstance(raw[k], str):
+                    raise ProtocolError(f"the workflow runtime reported a malformed {k}")
+            return VMState("failed", error=raw, consumed=self.consumed, trailing=trailing)
+        if status != "suspended":
+            raise ProtocolError(f"the workflow runtime reported an unknown status {status!r}")
+        pending = raw.get("pending", [])
+        if not isinstance(pending, list) or not all(_valid_op(p) for p in pending):
+            raise ProtocolError("the workflow runtime reported malformed pending operations")
+        return VMState("suspended", pending=pending, consumed=self.consumed)
 
     def close(self) -> None:
         self.vm.close()
@@ -250,4 +307,11 @@ class WorkflowMachine:
         return cls(bundle, vm, consumed=header.get("consumed", 0))
 
 
-__all__ = ["WorkflowMachine", "VMState", "SnapshotRejected", "JSException", "template_for"]
+__all__ = [
+    "WorkflowMachine",
+    "VMState",
+    "SnapshotRejected",
+    "ProtocolError",
+    "JSException",
+    "template_for",
+]

@@ -10,9 +10,9 @@ problem with a stored snapshot falls back to a replay from the log, with a note 
 from __future__ import annotations
 
 import logging
-import os
 from typing import Any
 
+from wfctl.config import env_int
 from wfctl.runtime.base import Runtime
 from wfctl.runtime.bundle import Bundle
 from wfctl.runtime.events import EventFeed, event_cursor
@@ -27,10 +27,7 @@ RUN_EVENTS = {"run_created", "run_started"}
 
 
 def checkpoint_every() -> int:
-    try:
-        return max(0, int(os.environ.get("WFCTL_SNAPSHOT_EVERY", "500")))
-    except ValueError:
-        return 500
+    return env_int("WFCTL_SNAPSHOT_EVERY", 500, minimum=0)
 
 
 def encode_snapshot(raw: bytes, key: bytes | None) -> bytes:

@@ -77,14 +77,20 @@ def decrypt(data: bytes, key: bytes) -> bytes:
 
 
 def master_key_from_env(env: Mapping[str, str] | None = None) -> bytes | None:
-    """The master key from ``WFCTL_ENCRYPTION_KEY``: ``None`` when unset or empty, the 32
-    decoded bytes otherwise. Anything but base64 of exactly 32 bytes raises
-    :class:`KeyConfigError` (the message never contains the key)."""
+    """The master key from ``WFCTL_ENCRYPTION_KEY``: ``None`` when unset, the 32 decoded
+    bytes otherwise. Anything but base64 of exactly 32 bytes — including an empty value,
+    which would otherwise silently mean "no encryption" — raises :class:`KeyConfigError`
+    (the message never contains the key)."""
     if env is None:
         env = os.environ
     raw = env.get(ENV_VAR)
-    if raw is None or not raw.strip():
+    if raw is None:
         return None
+    if not raw.strip():
+        raise KeyConfigError(
+            f"{ENV_VAR} is set but empty; unset it to run without encryption, or set it to "
+            f"the base64 encoding of {KEY_SIZE} random bytes"
+        )
     text = "".join(raw.split())
     hint = (
         f"{ENV_VAR} must be the base64 encoding of exactly {KEY_SIZE} random bytes; generate "

@@ -55,7 +55,10 @@ class VMOutOfMemory(JSException):
 class VMTimeout(VMError):
     """Guest code exceeded the per-call execution budget and was interrupted. The
     interrupt unwinds the guest cleanly (the VM stays usable), but any async work that was
-    running is left half-done: prefer restoring the last snapshot."""
+    running is left half-done: prefer restoring the last snapshot. ``discarded`` is True when
+    the wall-clock backstop had to stop a long builtin: that VM is unusable."""
+
+    discarded = False
 
     def __init__(self, budget_s: float):
         self.budget_s = budget_s

@@ -7,19 +7,24 @@
 ``wasmtime_func_new_unchecked`` (no per-call ``Caller``/``Val`` objects), used for the
 callbacks QuickJS calls through the function table (interrupt handler, module loader).
 
-This is private wasmtime-py API (``wasmtime._ffi``, ``wasmtime._func.LAST_EXCEPTION``):
-wasmtime is pinned exactly in ``pyproject.toml`` for this reason.
+This is private wasmtime-py API (``wasmtime._ffi``): wasmtime is pinned exactly in
+``pyproject.toml`` for this reason.
+
+A Python exception raised by one of *our* host functions is parked in a thread-local slot
+(:data:`_pending`) and picked up by the failing call on the same thread. wasmtime-py's own
+process-global ``wasmtime._func.LAST_EXCEPTION`` is never read, written or cleared here:
+Python steps that use wasmtime themselves, on other threads, keep their own exceptions.
 """
 
 from __future__ import annotations
 
 import ctypes
+import threading
 from collections.abc import Callable
 from typing import Any
 
 import wasmtime
 from wasmtime import _ffi as ffi
-from wasmtime import _func as wt_func
 from wasmtime._extern import wrap_extern
 
 __all__ = [
@@ -53,6 +58,9 @@ _call_unchecked.argtypes = (
 )
 
 _HostCallback = ffi.wasmtime_func_unchecked_callback_t
+
+# The host exception of the current thread's failing guest call (see the module docstring).
+_pending = threading.local()
 _NO_FINALIZER = ctypes.cast(0, ctypes.CFUNCTYPE(None, ctypes.c_void_p))
 
 
@@ -72,8 +80,8 @@ def context_address(store: wasmtime.Store) -> int:
 
 
 def _describe_failure(err: int | None, trap: ctypes.c_void_p) -> CallFailed:
-    cause = wt_func.LAST_EXCEPTION
-    wt_func.LAST_EXCEPTION = None
+    cause = getattr(_pending, "exc", None)
+    _pending.exc = None
     if trap.value:
         ptr = ctypes.cast(trap.value, ctypes.POINTER(ffi.wasm_trap_t))
         trap.value = None
@@ -225,7 +233,7 @@ def new_host_func(
     """Create a host function; ``impl(*args) -> int | None``.
 
     ``impl`` may raise :class:`Trap` to trap the guest; any other exception also traps (and
-    is stored in ``wasmtime._func.LAST_EXCEPTION`` so the failing call reports it).
+    is parked in this thread's slot so the failing call on this thread reports it).
     """
     ty = _FUNC_TYPES.get((params, results))
     if ty is None:
@@ -245,8 +253,11 @@ def new_host_func(
             return 0
         except BaseException as e:  # noqa: BLE001 - must never unwind through C
             if not isinstance(e, Trap):
-                wt_func.LAST_EXCEPTION = e
-            msg = str(e).encode() or b"host function failed"
+                _pending.exc = e
+            try:
+                msg = str(e).encode("utf-8", "replace") or b"host function failed"
+            except BaseException:  # noqa: BLE001 - a broken __str__ must not unwind into C
+                msg = b"host function failed"
             trap = ffi.wasmtime_trap_new(msg, len(msg))
             return ctypes.cast(trap, ctypes.c_void_p).value or 0
 

@@ -50,7 +50,7 @@ WASM_FILENAME = "qjs-wasi-reactor.wasm"
 MAX_WASM_STACK = 1 << 20
 
 #: Part of the compile-cache key: bump when the engine configuration below changes.
-ENGINE_CONFIG_ID = f"s{MAX_WASM_STACK}-nomove-v1"
+ENGINE_CONFIG_ID = f"s{MAX_WASM_STACK}-nomove-epoch-v2"
 
 
 def locate_wasm() -> Path:
@@ -81,6 +81,7 @@ def _engine_config() -> wasmtime.Config:
     cfg = wasmtime.Config()
     cfg.max_wasm_stack = MAX_WASM_STACK
     cfg.cranelift_opt_level = "speed"
+    cfg.epoch_interruption = True  # the wall-clock backstop, see epoch.py
     return cfg
 
 

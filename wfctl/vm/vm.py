@@ -24,7 +24,9 @@ Semantics worth knowing:
   bytecodes) then stops the guest with an uncatchable error and the host raises
   :class:`VMTimeout`. The VM stays usable, but async work that was interrupted is left
   half-done: restoring the last snapshot is the safe reaction. There is no poll inside a
-  single long-running C builtin.
+  single long-running C builtin: for those, a wall-clock backstop (wasmtime epoch
+  interruption, see ``epoch.py``) traps the guest shortly after the budget; that raises
+  :class:`VMTimeout` with ``discarded = True`` and the VM is unusable afterwards.
 * ``memory_limit`` is QuickJS's allocator limit (``JS_SetMemoryLimit``): exceeding it throws a
   catchable ``InternalError: out of memory`` in JS (in extreme cases the thrown value is
   ``null``: there was no memory left to build the error); uncaught, :class:`VMOutOfMemory`.
@@ -48,6 +50,7 @@ from collections import OrderedDict
 from typing import Any
 
 import wasmtime
+from wasmtime import _ffi as _wt_ffi
 
 from . import loader as _loader
 from .abi import (
@@ -73,6 +76,7 @@ from .abi import (
     to_float,
     to_int32,
 )
+from .epoch import NO_DEADLINE, backstop_ticks, ensure_ticking
 from .errors import (
     JSException,
     SnapshotIncompatible,
@@ -140,6 +144,13 @@ class VM:
         if wasm_cap is not None:
             store.set_limits(memory_size=wasm_cap)
         self._store = store
+        # The backstop deadline is set per call (_begin/call_int); none outside calls.
+        ensure_ticking(rt.engine)
+        self._epoch_ticks = backstop_ticks(self._budget)
+        _ctx_ptr = store._context()
+        _set = _wt_ffi.wasmtime_context_set_epoch_deadline
+        self._set_deadline = lambda ticks: _set(_ctx_ptr, ticks)
+        self._set_deadline(NO_DEADLINE)
         self._instance = rt.instance_pre.instantiate(store)
         self.x = x = Exports(store, context_address(store), self._instance, rt.signatures)
         self._memory: wasmtime.Memory = export_extern(store, self._instance, "memory")
@@ -401,9 +412,12 @@ class VM:
         h = self._host
         h.timed_out = False
         h.deadline = _monotonic() + self._budget if self._budget else float("inf")
+        self._set_deadline(self._epoch_ticks)
 
     def _end(self) -> None:
         self._busy = False
+        if self._store is not None:
+            self._set_deadline(NO_DEADLINE)
         self._host.sources.clear()
         self._wasi.flush()
         exc = self._host.pending_exc
@@ -420,6 +434,11 @@ class VM:
         else:
             msg = full.strip().splitlines()[0] if full.strip() else "unknown trap"
         msg = msg.removeprefix("wasm trap: ")
+        if msg == "interrupt" or msg.startswith("interrupt"):  # the epoch backstop fired
+            self._dead = "stopped by the wall-clock backstop"
+            timeout = VMTimeout(self._budget or 0.0)
+            timeout.discarded = True
+            return timeout
         if "call stack exhausted" in msg:
             msg = "call stack exhausted (too much recursion in workflow code?)"
         self._dead = msg
@@ -702,6 +721,7 @@ class VM:
         self._busy = True
         h.timed_out = False
         h.deadline = _monotonic() + self._budget if self._budget else float("inf")
+        self._set_deadline(self._epoch_ticks)
         try:
             if fv is None:
                 fv = self._lookup_fn(fn)
@@ -730,6 +750,26 @@ class VM:
         if tag not in (TAG_UNDEFINED, TAG_NULL):
             self.x.JS_FreeValue(self._ctx, r)
         raise VMError(f"call_int({fn!r}): result is not a number (tag {tag})")
+
+    def pin(self, names: list[str]) -> None:
+        """Capture ``globalThis[name]`` (a function) for each name as this VM's call handle
+        and delete the global, so code evaluated later can neither replace nor call it.
+        :meth:`call`/:meth:`call_int` then always use the captured function (the handles are
+        part of snapshots)."""
+        self._begin()
+        try:
+            x = self.x
+            for name in names:
+                old = self._fns.pop(name, None)
+                if old is not None:
+                    x.JS_FreeValue(self._ctx, old)
+                self._lookup_fn(name)
+            code = ";".join(f"delete globalThis[{json.dumps(n)}]" for n in names)
+            x.JS_FreeValue(self._ctx, self._eval_raw(code, "<wfctl:pin>", EVAL_GLOBAL))
+        except CallFailed as e:
+            raise self._trapped(e) from None
+        finally:
+            self._end()
 
     def run_jobs(self) -> int:
         """Run pending jobs until the queue is empty; returns how many ran. A job that

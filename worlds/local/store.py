@@ -58,6 +58,7 @@ from .listing import scan_json
 from .locks import KeyedThreadLocks, flocked, try_flock
 from .projection import Projector
 from .reads import ReadsMixin
+from .repair import SelfHealingMixin
 from .state import (
     ERROR_EVENTS,
     IDEMPOTENT,
@@ -116,7 +117,7 @@ def _check_run_id_time(run_id: str) -> None:
         )
 
 
-class LocalWorld(ReadsMixin, World):
+class LocalWorld(SelfHealingMixin, ReadsMixin, World):
     """World on a local directory, readable by the DevKit CLI (see module docstring)."""
 
     def __init__(self, data_dir: str | Path) -> None:
@@ -141,6 +142,7 @@ class LocalWorld(ReadsMixin, World):
     ) -> EventResult:
         if run_id is not None:
             require_safe(run_id, "run id")
+            self._verify_journal(run_id)  # repair.py: never append to a cut journal
         if correlation_id is not None:
             require_safe(correlation_id, "correlation id")
         data = _normalize(event_data)

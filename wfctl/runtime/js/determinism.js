@@ -156,6 +156,10 @@ export function installDeterminism(clock, rng) {
     configurable: true,
   });
   globalThis.Date = WorkflowDate;
+  // WeakRef.deref() and FinalizationRegistry callbacks expose garbage-collection timing, which
+  // differs between a live run and its replay (docs/RUNTIMES.md, "The sandbox's globals").
+  delete globalThis.WeakRef;
+  delete globalThis.FinalizationRegistry;
   Math.random = () => rng.next();
   // QuickJS's performance.now is a non-configurable native; replace the whole object.
   Object.defineProperty(globalThis, "performance", {

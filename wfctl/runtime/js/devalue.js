@@ -16,6 +16,11 @@
 // serialized (functions, symbols, class instances, symbol-keyed objects) throw a TypeError
 // naming the type and the path, e.g. "Cannot serialize a function at .args[0].cb".
 
+// Captured at load, before app code runs: a workflow replacing JSON.* must not change how
+// its values are encoded for the host (docs/RUNTIMES.md, "Hardening").
+const jsonParse = JSON.parse;
+const jsonStringify = JSON.stringify;
+
 const UNDEFINED = -1;
 const HOLE = -2;
 const NAN = -3;
@@ -200,7 +205,7 @@ function instanceOfGlobal(value, name) {
 const IDENT = /^[a-zA-Z_$][a-zA-Z_$0-9]*$/;
 
 function stringifyKey(key) {
-  return IDENT.test(key) ? "." + key : "[" + JSON.stringify(key) + "]";
+  return IDENT.test(key) ? "." + key : "[" + jsonStringify(key) + "]";
 }
 
 function describe(thing) {
@@ -602,7 +607,7 @@ const TYPED_ARRAYS = new Set([
 // ---------------------------------------------------------------- parse
 
 export function parse(serialized, revivers) {
-  return unflatten(JSON.parse(serialized), revivers);
+  return unflatten(jsonParse(serialized), revivers);
 }
 
 export function unflatten(parsed, revivers) {

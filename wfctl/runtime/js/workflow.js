@@ -1,6 +1,7 @@
 // The "workflow" module seen by workflow code, and the in-VM half of the runtime.
 //
-// The host drives this module through four globals (see docs/RUNTIMES.md):
+// The host drives this module through a few globals (see docs/RUNTIMES.md), which it captures
+// and deletes right after this module is evaluated, before any app code runs (VM.pin):
 //   __wf_init(json)  start the named workflow with its input
 //   __wf_feed(json)  append events (already decrypted; payloads are devl text)
 //   __wf_tick()      consume events until one delivers a value (1), the log is exhausted (0),
@@ -14,8 +15,62 @@
 import { parse, stringify } from "wfctl:devalue";
 import { installDeterminism, monotonicUlid, nanoidFactory, seededRandom } from "wfctl:determinism";
 
+// Intrinsics the host protocol relies on, captured before app code runs: workflow code (or a
+// library it imports) may replace JSON.*, Array/Map/Promise methods or pollute
+// Object.prototype; the protocol below only uses these captured functions.
+const apply = Reflect.apply;
+const jsonParse = JSON.parse;
+const jsonStringify = JSON.stringify;
+const objectKeys = Object.keys;
+const isArray = Array.isArray;
+const isFinite = Number.isFinite;
+const PromiseCtor = Promise;
+const promiseThen = Promise.prototype.then;
+const promiseResolve = Promise.resolve.bind(Promise);
+const promiseReject = Promise.reject.bind(Promise);
+const arraySlice = Array.prototype.slice;
+const arraySplice = Array.prototype.splice;
+const mapGet = Map.prototype.get;
+const mapSet = Map.prototype.set;
+const mapDelete = Map.prototype.delete;
+const mapForEach = Map.prototype.forEach;
+const push = (arr, v) => {
+  arr[arr.length] = v;
+};
+const mapValues = (m) => {
+  const out = [];
+  apply(mapForEach, m, [(v) => push(out, v)]);
+  return out;
+};
+
+/** JSON text of plain data, immune to toJSON/prototype pollution and to a replaced JSON. */
+function wire(v) {
+  if (v === null || v === undefined) return "null";
+  const t = typeof v;
+  if (t === "string") return jsonStringify(v); // a primitive: no toJSON lookup
+  if (t === "number") return isFinite(v) ? `${v}` : "null";
+  if (t === "boolean") return v ? "true" : "false";
+  if (isArray(v)) {
+    let out = "[";
+    for (let i = 0; i < v.length; i++) out += (i ? "," : "") + wire(v[i]);
+    return `${out}]`;
+  }
+  if (t !== "object") return "null";
+  const keys = objectKeys(v);
+  let out = "{";
+  let first = true;
+  for (let i = 0; i < keys.length; i++) {
+    const x = v[keys[i]];
+    if (x === undefined || typeof x === "function") continue;
+    out += (first ? "" : ",") + jsonStringify(keys[i]) + ":" + wire(x);
+    first = false;
+  }
+  return `${out}}`;
+}
+
 // Errors that mean the code and the deployment disagree, not that the workflow failed (reference
 // classifyRunError).
+const setHas = Set.prototype.has;
 const RUNTIME_ERROR_NAMES = new Set(["StepNotRegisteredError", "WorkflowNotRegisteredError", "WorkflowRuntimeError"]);
 
 const CONSUMED = 1;
@@ -123,8 +178,23 @@ function parseDuration(text) {
   return Number(m[1]) * UNITS[unit];
 }
 
+// The latest instant the host can store (9999-12-31T23:59:59.999Z, the limit of ISO-8601
+// years the host formats); a later or negative one is a RangeError in the workflow.
+const MAX_TIME = 253402300799999;
+
+function inRange(at, what) {
+  if (!(at >= 0 && at <= MAX_TIME)) {
+    throw new RangeError(`${what}: the resume time ${at} is out of range (0 to ${MAX_TIME}, years 1970-9999)`);
+  }
+  return at;
+}
+
 /** Absolute epoch ms for a sleep/retry argument: duration string, ms number or Date. */
 function resolveTime(value, what) {
+  return inRange(resolveTimeRaw(value, what), what);
+}
+
+function resolveTimeRaw(value, what) {
   if (typeof value === "number") {
     if (!Number.isFinite(value) || value < 0) {
       throw new TypeError(`${what}: expected a non-negative number of milliseconds, got ${value}`);
@@ -150,7 +220,7 @@ function resolveTime(value, what) {
 
 function subscribe(fn) {
   S.subscriptions++;
-  S.callbacks.push(fn);
+  push(S.callbacks, fn);
 }
 
 function nextCorrelationId(prefix) {
@@ -216,11 +286,11 @@ function callStep(stepName, args) {
   try {
     input = stringify({ args, closureVars: undefined, thisVal: undefined });
   } catch (err) {
-    return Promise.reject(new TypeError(`step ${stepName.slice(stepName.lastIndexOf("//") + 2)}: ${err.message}`));
+    return promiseReject(new TypeError(`step ${stepName.slice(stepName.lastIndexOf("//") + 2)}: ${err.message}`));
   }
   const item = { type: "step", correlationId, stepName, input, hasCreatedEvent: false };
-  S.queue.set(correlationId, item);
-  return new Promise((resolve, reject) => {
+  apply(mapSet, S.queue, [correlationId, item]);
+  return new PromiseCtor((resolve, reject) => {
     subscribe((ev) => {
       if (ev.correlationId !== correlationId) return NOT_CONSUMED;
       switch (ev.eventType) {
@@ -234,16 +304,17 @@ function callStep(stepName, args) {
             return FINISHED;
           }
           item.hasCreatedEvent = true;
+          item.input = undefined; // in the log now: do not keep a second copy in the heap
           return CONSUMED;
         case "step_started":
         case "step_retrying":
           return CONSUMED;
         case "step_completed":
-          S.queue.delete(correlationId);
+          apply(mapDelete, S.queue, [correlationId]);
           deliver(() => resolve(decode(ev.d.result)), reject);
           return FINISHED;
         case "step_failed":
-          S.queue.delete(correlationId);
+          apply(mapDelete, S.queue, [correlationId]);
           deliver(() => reject(decode(ev.d.error)), reject);
           return FINISHED;
         default:
@@ -269,8 +340,8 @@ export function sleep(duration) {
   const resumeAt = resolveTime(duration, "sleep");
   const correlationId = nextCorrelationId("wait");
   const item = { type: "wait", correlationId, resumeAt, hasCreatedEvent: false };
-  S.queue.set(correlationId, item);
-  return new Promise((resolve) => {
+  apply(mapSet, S.queue, [correlationId, item]);
+  return new PromiseCtor((resolve) => {
     subscribe((ev) => {
       if (ev.correlationId !== correlationId) return NOT_CONSUMED;
       if (ev.eventType === "wait_created") {
@@ -279,7 +350,7 @@ export function sleep(duration) {
         return CONSUMED;
       }
       if (ev.eventType === "wait_completed") {
-        S.queue.delete(correlationId);
+        apply(mapDelete, S.queue, [correlationId]);
         S.delivered = true;
         resolve(undefined);
         return FINISHED;
@@ -312,7 +383,7 @@ function makeHook(options, { isWebhook = false, policy = null, correlationId = n
     metadata = stringify(options.metadata);
   }
   const item = { type: "hook", correlationId, token, metadata, isWebhook, hasCreatedEvent: false, disposed: false };
-  S.queue.set(correlationId, item);
+  apply(mapSet, S.queue, [correlationId, item]);
   const buffered = []; // payload texts received before anyone awaited
   const waiting = []; // {resolve, reject}
   let conflict = null;
@@ -329,22 +400,22 @@ function makeHook(options, { isWebhook = false, policy = null, correlationId = n
         item.hasCreatedEvent = true;
         return CONSUMED;
       case "hook_conflict":
-        S.queue.delete(correlationId);
+        apply(mapDelete, S.queue, [correlationId]);
         conflict = new Error(`Hook token "${token}" is already in use by another workflow`);
         conflict.name = "HookConflictError";
         S.delivered = true;
-        for (const w of waiting.splice(0)) w.reject(conflict);
+        for (const w of apply(arraySplice, waiting, [0])) w.reject(conflict);
         return CONSUMED;
       case "hook_received":
         if (waiting.length) {
           const w = waiting.shift();
           deliver(() => w.resolve(decode(ev.d.payload)), w.reject);
         } else {
-          buffered.push(ev.d.payload);
+          push(buffered, ev.d.payload);
         }
         return CONSUMED;
       case "hook_disposed":
-        S.queue.delete(correlationId);
+        apply(mapDelete, S.queue, [correlationId]);
         disposedInLog = true;
         return FINISHED;
       default:
@@ -365,7 +436,7 @@ function makeHook(options, { isWebhook = false, policy = null, correlationId = n
         }
       }
       if (item.disposed || disposedInLog) return; // a disposed hook never delivers again
-      waiting.push({ resolve, reject });
+      push(waiting, { resolve, reject });
     });
 
   const dispose = () => {
@@ -429,7 +500,7 @@ function staticResponse(r) {
   for (const [k, v] of Object.entries(r.headers || {})) headers[String(k)] = String(v);
   let body = r.body === undefined || r.body === null ? "" : r.body;
   if (typeof body !== "string") {
-    body = JSON.stringify(body);
+    body = jsonStringify(body);
     if (!Object.keys(headers).some((k) => k.toLowerCase() === "content-type")) headers["content-type"] = "application/json";
   }
   return { status, headers, body };
@@ -441,7 +512,7 @@ function checkSchema(schema, what) {
     throw new TypeError(`${what}({schema}): expected a JSON Schema object`);
   }
   try {
-    return JSON.parse(JSON.stringify(schema));
+    return jsonParse(jsonStringify(schema));
   } catch (err) {
     throw new TypeError(`${what}({schema}): the schema must be plain JSON (${err.message})`);
   }
@@ -499,27 +570,49 @@ function encodeError(err) {
   }
 }
 
-function describeError(err) {
-  if (err instanceof Error) return { name: err.name, message: err.message, stack: err.stack || "" };
-  let message;
+function text(v) {
   try {
-    message = JSON.stringify(err);
+    return typeof v === "string" ? v : `${v}`;
   } catch {
-    message = String(err);
+    return "<unprintable>";
   }
-  return { name: "Error", message: String(message), stack: "" };
 }
 
-globalThis.__wf_bind = (namespace) => {
-  for (const [name, value] of Object.entries(namespace)) {
-    if (typeof value === "function") S.workflows.set(name, value);
+function describeError(err) {
+  try {
+    if (err instanceof Error) return { name: text(err.name), message: text(err.message), stack: text(err.stack || "") };
+  } catch {
+    return { name: "Error", message: "<unreadable error>", stack: "" };
+  }
+  let message;
+  try {
+    message = jsonStringify(err);
+  } catch {
+    message = text(err);
+  }
+  return { name: "Error", message: text(message), stack: "" };
+}
+
+globalThis.__wf_bind = () => {
+  const namespace = globalThis.__wf_app;
+  delete globalThis.__wf_app;
+  const names = objectKeys(namespace);
+  for (let i = 0; i < names.length; i++) {
+    const value = namespace[names[i]];
+    if (typeof value === "function") apply(mapSet, S.workflows, [names[i], value]);
   }
 };
 
-globalThis.__wf_workflows = () => JSON.stringify([...S.workflows.keys()]);
+const workflowNames = () => {
+  const out = [];
+  apply(mapForEach, S.workflows, [(_v, k) => push(out, k)]);
+  return out;
+};
+
+globalThis.__wf_workflows = () => wire(workflowNames());
 
 globalThis.__wf_init = (json) => {
-  const ctx = JSON.parse(json);
+  const ctx = jsonParse(json);
   S.ctx = ctx;
   clock.now = ctx.startedAt;
   clock.origin = ctx.startedAt;
@@ -531,9 +624,9 @@ globalThis.__wf_init = (json) => {
   subscribe((ev) =>
     ev.eventType === "run_created" || ev.eventType === "run_started" ? CONSUMED : NOT_CONSUMED,
   );
-  const fn = S.workflows.get(ctx.workflowExport);
+  const fn = apply(mapGet, S.workflows, [ctx.workflowExport]);
   if (!fn) {
-    const known = [...S.workflows.keys()].join(", ") || "none";
+    const known = workflowNames().join(", ") || "none";
     const e = new Error(`Workflow "${ctx.workflowExport}" is not registered (exported workflows: ${known})`);
     e.name = "WorkflowNotRegisteredError";
     failWorkflow(e, "RUNTIME_ERROR");
@@ -545,15 +638,17 @@ globalThis.__wf_init = (json) => {
   } catch (err) {
     failWorkflow(new WorkflowRuntimeError(`cannot decode the run input: ${err.message}`), "RUNTIME_ERROR");
     return;
+  } finally {
+    ctx.input = undefined; // decoded: the text would be a second copy in every snapshot
   }
-  if (!Array.isArray(args)) args = [args];
+  if (!isArray(args)) args = [args];
   let promise;
   try {
-    promise = Promise.resolve(fn(...args));
+    promise = promiseResolve(fn(...args));
   } catch (err) {
-    promise = Promise.reject(err);
+    promise = promiseReject(err);
   }
-  promise.then(
+  apply(promiseThen, promise, [
     (value) => {
       if (S.status !== "running") return;
       try {
@@ -563,20 +658,29 @@ globalThis.__wf_init = (json) => {
         failWorkflow(new TypeError(`workflow ${ctx.workflowExport} returned a value that cannot be serialized: ${err.message}`), "USER_ERROR");
       }
     },
-    (err) => failWorkflow(err, RUNTIME_ERROR_NAMES.has(err && err.name) ? "RUNTIME_ERROR" : "USER_ERROR"),
-  );
+    (err) => failWorkflow(err, isRuntimeError(err) ? "RUNTIME_ERROR" : "USER_ERROR"),
+  ]);
 };
+
+function isRuntimeError(err) {
+  try {
+    return apply(setHas, RUNTIME_ERROR_NAMES, [err && err.name]);
+  } catch {
+    return false;
+  }
+}
 
 globalThis.__wf_feed = (json) => {
   // Consumed events are never looked at again: drop them so the heap (and every snapshot)
   // does not grow with the length of the log.
   if (S.idx > 0) {
-    S.events = S.events.slice(S.idx);
+    S.events = apply(arraySlice, S.events, [S.idx]);
     if (S.blocked) S.blocked.idx -= S.idx;
     S.offset = (S.offset || 0) + S.idx;
     S.idx = 0;
   }
-  for (const ev of JSON.parse(json)) S.events.push(ev);
+  const events = jsonParse(json);
+  for (let i = 0; i < events.length; i++) push(S.events, events[i]);
 };
 
 globalThis.__wf_tick = () => {
@@ -593,7 +697,7 @@ globalThis.__wf_tick = () => {
     for (let i = 0; i < S.callbacks.length; i++) {
       const r = S.callbacks[i](ev);
       if (r === NOT_CONSUMED) continue;
-      if (r === FINISHED) S.callbacks.splice(i, 1);
+      if (r === FINISHED) apply(arraySplice, S.callbacks, [i, 1]);
       taken = true;
       break;
     }
@@ -628,22 +732,26 @@ globalThis.__wf_tick = () => {
 };
 
 globalThis.__wf_state = () => {
-  if (S.status === "completed") return JSON.stringify({ status: "completed", result: S.result, trailing: S.trailing });
+  if (S.status === "completed") return wire({ status: "completed", result: S.result, trailing: S.trailing });
   if (S.status === "failed") {
     const { error, code, eventIndex, eventId, divergence } = S.failure;
-    return JSON.stringify({
+    const described = describeError(error);
+    const pending = [];
+    const all = mapValues(S.queue);
+    for (let i = 0; i < all.length; i++) if (!all[i].hasCreatedEvent) push(pending, all[i]);
+    return wire({
       status: "failed",
       code,
       error: encodeError(error),
-      ...describeError(error),
+      name: described.name,
+      message: described.message,
+      stack: described.stack,
       eventIndex,
       eventId,
       divergence,
       trailing: S.trailing,
-      pending: [...S.queue.values()].filter((i) => !i.hasCreatedEvent),
+      pending,
     });
   }
-  const pending = [];
-  for (const item of S.queue.values()) pending.push(item);
-  return JSON.stringify({ status: "suspended", pending, consumed: S.idx });
+  return wire({ status: "suspended", pending: mapValues(S.queue), consumed: S.idx });
 };
