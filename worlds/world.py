@@ -5,7 +5,7 @@ Entities and events are plain ``dict`` objects in the reference JSON shape (came
 
 - dates are ISO-8601 UTC strings with milliseconds, e.g. ``"2026-11-22T06:42:07.436Z"``;
 - payload fields (``input``, ``output``, ``result``, ``payload``, ``metadata`` and ``error`` where
-  it is serialized data) are ``bytes`` (on disk ``{"__type":"Uint8Array","data":"<base64>"}``).
+  it is serialized data) are ``bytes`` (how a world stores them is its own business).
 """
 
 from __future__ import annotations
@@ -14,15 +14,16 @@ import abc
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 
 @dataclass
 class Page:
     """One page of a listing.
 
-    ``cursor`` is ``"<createdAt ISO>|<id>"`` of the last item (never ``None`` when ``data`` is
-    non-empty, also on the last page); pass it back to get the items strictly after it.
+    ``cursor`` is an opaque string naming the last item (never ``None`` when ``data`` is
+    non-empty, also on the last page); pass it back to get the items strictly after it. Only
+    the world that made a cursor builds or parses it.
     ``has_more`` says whether more items existed beyond ``limit`` when the page was read.
     """
 
@@ -35,7 +36,9 @@ class Page:
 class EventResult:
     """What ``create_event`` did: the stored event and the entity it created or changed.
 
-    ``event`` is ``None`` only for an idempotent ``run_started`` (nothing written).
+    ``event`` is ``None`` for an idempotent ``run_started`` (nothing written) and, in a
+    :meth:`World.create_events` batch, for an item skipped as a duplicate (``conflict`` then
+    holds the :class:`~worlds.errors.EntityConflictError`).
     """
 
     event: dict | None
@@ -43,6 +46,35 @@ class EventResult:
     step: dict | None = None
     hook: dict | None = None
     wait: dict | None = None
+    conflict: Exception | None = None
+
+
+class EventItem(NamedTuple):
+    """One event of a :meth:`World.create_events` batch."""
+
+    event_type: str
+    correlation_id: str | None = None
+    event_data: dict | None = None
+
+
+def as_item(item: Any) -> EventItem:
+    """An :class:`EventItem` from an EventItem, a tuple or a ``{eventType, correlationId,
+    eventData}`` dict."""
+    if isinstance(item, EventItem):
+        return item
+    if isinstance(item, dict):
+        return EventItem(item["eventType"], item.get("correlationId"), item.get("eventData"))
+    return EventItem(*item)
+
+
+@dataclass(frozen=True)
+class Lease:
+    """A held driving lease. ``epoch`` is the fencing token: it grows with every acquisition of
+    the run's lease, and a write under an older epoch is rejected (``LeaseLostError``)."""
+
+    run_id: str
+    epoch: int
+    owner: str
 
 
 class World(abc.ABC):
@@ -100,6 +132,35 @@ class World(abc.ABC):
         event_data: dict | None = None,
     ) -> EventResult:
         """Validate, append and project one event. Raises ``worlds.errors.*``."""
+
+    @abc.abstractmethod
+    def create_events(self, run_id: str, items: list[Any]) -> list[EventResult]:
+        """Validate and append several events of one run in **one durable commit**.
+
+        Items (:class:`EventItem`, tuples or dicts) are validated in order, each against the
+        state including the earlier items. An item that is a duplicate
+        (``EntityConflictError``) is skipped: its result has ``event=None`` and ``conflict``
+        set; the others are written. Any other error aborts the whole batch (nothing written).
+        """
+
+    def lease_lost(self, run_id: str) -> bool:
+        """Whether this world's lease of ``run_id`` was found taken over by its heartbeat (the
+        next write would be fenced). Worlds whose leases cannot be lost say False."""
+        return False
+
+    def event_cursor(self, event: dict) -> str:
+        """The opaque cursor naming ``event`` (an event this world returned)."""
+        from .rules import cursor_of
+
+        return cursor_of(event, "eventId")
+
+    def schema_status(self) -> dict:
+        """``{"world", "schemaVersion", "current"}`` of the store behind this world."""
+        return {"world": "local", "schemaVersion": 1, "current": True}
+
+    def migrate(self) -> int:
+        """Create or upgrade the store's schema (idempotent); returns the schema version."""
+        return int(self.schema_status()["schemaVersion"])
 
     @abc.abstractmethod
     def get_run(self, run_id: str) -> dict:
@@ -177,11 +238,13 @@ class World(abc.ABC):
         """Remove the run's snapshot; idempotent."""
 
     @abc.abstractmethod
-    def lease(self, run_id: str, *, wait: float | None = 0) -> AbstractContextManager[None]:
+    def lease(self, run_id: str, *, wait: float | None = 0) -> AbstractContextManager[Lease]:
         """Exclusive per-run driving lease (threads and processes), released on exit or death.
 
         ``wait=0`` raises ``LeaseBusyError`` at once when held elsewhere, ``wait>0`` retries
-        until that many seconds passed, ``None`` blocks until it is free.
+        until that many seconds passed, ``None`` blocks until it is free. Yields a
+        :class:`Lease`; while it is held, this world's writes for the run are fenced by its
+        epoch (a write after another holder took the lease raises ``LeaseLostError``).
         """
 
     @abc.abstractmethod
@@ -192,13 +255,13 @@ class World(abc.ABC):
     def get_blob(self, key: str) -> bytes | None:
         """The blob stored under ``key`` or ``None``."""
 
+    @abc.abstractmethod
     def delete_blob(self, key: str) -> None:
         """Remove the blob stored under ``key``; idempotent (used by ``wfctl gc`` and upgrade)."""
-        raise NotImplementedError(f"{type(self).__name__} cannot delete blobs")
 
+    @abc.abstractmethod
     def list_blobs(self, prefix: str) -> list[str]:
         """Keys of the stored blobs starting with ``prefix``, sorted."""
-        raise NotImplementedError(f"{type(self).__name__} cannot list blobs")
 
     @abc.abstractmethod
     def close(self) -> None:

@@ -200,7 +200,8 @@ def test_step_custom_exception_preserved_as_cause(engine, runtime):  # 47 (adapt
 def test_workflow_not_registered_rejected_by_start(engine, runtime):  # 48 (adapted)
     with pytest.raises(AppError, match="nonExistentWorkflow"):
         engine.start("nonExistentWorkflow", [], runtime=runtime)
-    assert engine.world.list_runs().data == []  # nothing was written
+    written = engine.world.list_runs(workflow_name="workflow//./workflows//nonExistentWorkflow")
+    assert written.data == []  # nothing was written
 
 
 def test_workflow_not_registered_fails_run(engine, runtime):  # 48 (a run created elsewhere)

@@ -80,16 +80,14 @@ def test_cancel_running_workflow(engine, runtime):  # 75
     assert engine.drive(run_id).status == "cancelled"
 
 
-def test_cancel_via_cli(engine, runtime, cli, data_dir):  # 76
+def test_cancel_via_cli(engine, runtime, cli, world_env):  # 76
     res = engine.start("longSleepWorkflow", ["30s"], runtime=runtime, wait=False)
     engine.drive(res.run_id, wait=False)  # leaves the run sleeping
     assert engine.world.get_run(res.run_id)["status"] == "running"
-    proc = cli("cancel", res.run_id, env={"WORKFLOW_LOCAL_DATA_DIR": str(data_dir)})
+    proc = cli("cancel", res.run_id, env=world_env)
     assert proc.returncode == 0, proc.stderr
     assert engine.world.get_run(res.run_id)["status"] == "cancelled"
     assert event_types(engine, res.run_id).count("run_cancelled") == 1
-    proc = cli(
-        "inspect", "run", res.run_id, "--json", env={"WORKFLOW_LOCAL_DATA_DIR": str(data_dir)}
-    )
+    proc = cli("inspect", "run", res.run_id, "--json", env=world_env)
     assert proc.returncode == 0, proc.stderr
     assert '"cancelled"' in proc.stdout

@@ -24,8 +24,6 @@ from engine_support import (
     tamper_header,
 )
 
-from wfctl.runtime.events import event_cursor
-
 WAIT_OUTPUT = {"a": 6, "b": 9, "got": {"n": 3}}  # waitHook(token, 5) resumed with {"n": 3}
 
 
@@ -302,8 +300,9 @@ def test_snapshot_show_and_rm(cli, data_dir, engine_for):
     assert doc["rawBytes"] > doc["storedBytes"], "the stored snapshot is compressed"
     assert re.fullmatch(r"[0-9a-f]{64}", doc["wasmSha256"] or ""), doc
     # the snapshot is taken before the hook_created event of the suspension it captures
-    log = engine_for().world.list_events(run_id).data
-    cursors = [event_cursor(e) for e in log]
+    world = engine_for().world
+    log = world.list_events(run_id).data
+    cursors = [world.event_cursor(e) for e in log]
     assert doc["eventsCursor"] in cursors, doc["eventsCursor"]
     at = cursors.index(doc["eventsCursor"])
     assert [e["eventType"] for e in log[at + 1 :]] == ["hook_created"], [

@@ -16,7 +16,7 @@ from wfctl.engine.versions import gc, upgrade_run
 from wfctl.serde import payload
 from worlds import World, open_world
 
-WORLDS = ["local"]
+WORLDS = ["local", "postgres"]
 
 
 @pytest.fixture(params=WORLDS)

@@ -17,7 +17,6 @@ import os
 import random
 import sys
 import time
-from pathlib import Path
 
 from worlds import EntityConflictError, WorldError, open_world
 
@@ -133,7 +132,7 @@ def tokens(world, run_id: str) -> None:
 
 def main() -> None:
     mode, data_dir, *args = sys.argv[1:]
-    world = open_world(Path(data_dir))
+    world = open_world(data_dir)
     if mode == "race":
         kind, run_id, go_file, count = args
         race(world, kind, run_id, go_file, int(count))

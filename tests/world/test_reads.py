@@ -12,7 +12,6 @@ from worlds import (
     Page,
     RunNotFoundError,
     StepNotFoundError,
-    UnsafeEntityIdError,
     open_world,
 )
 
@@ -48,72 +47,6 @@ def test_missing_or_empty_store_lists_empty(tmp_path, make):
         assert list(root.iterdir()) == []  # reads created nothing
 
 
-def test_unsafe_ids_are_rejected_on_reads(world):
-    for call in (
-        lambda: world.get_run("../etc"),
-        lambda: world.get_step("wrun_a", "a/b"),
-        lambda: world.get_hook(".hidden"),
-        lambda: world.list_events("x\0y"),
-        lambda: world.save_snapshot("", b"", events_cursor=None),
-        lambda: world.put_blob("../k", b""),
-    ):
-        with pytest.raises(UnsafeEntityIdError):
-            call()
-
-
-def _collect(list_fn, **kw) -> list[dict]:
-    items, cursor = [], None
-    while True:
-        page = list_fn(cursor=cursor, limit=3, **kw)
-        items.extend(page.data)
-        if not page.has_more:
-            assert page.cursor is not None or not page.data
-            return items
-        cursor = page.cursor
-
-
-def test_listing_order_defaults_and_cursors(world):
-    runs = [new_run(world, workflowName=f"workflow//./w//{'ab'[i % 2]}") for i in range(7)]
-    # runs: newest first by default, cursor pages cover everything once
-    assert [r["runId"] for r in _collect(world.list_runs)] == runs[::-1]
-    assert [r["runId"] for r in _collect(world.list_runs, sort="asc")] == runs
-    assert len(world.list_runs().data) == 7 and world.list_runs(limit=2).has_more
-    only_b = world.list_runs(workflow_name="workflow//./w//b").data
-    assert [r["runId"] for r in only_b] == runs[1::2][::-1]
-    world.create_event(runs[0], "run_cancelled")
-    assert [r["runId"] for r in world.list_runs(status="cancelled").data] == [runs[0]]
-
-    run_id = runs[-1]
-    steps = [f"step_{i:02d}" for i in range(8)]
-    for s in steps:
-        world.create_event(run_id, "step_created", correlation_id=s, event_data={"stepName": "s"})
-    assert [s["stepId"] for s in _collect(world.list_steps, run_id=run_id)] == steps[::-1]
-    assert len(world.list_steps(run_id).data) == 8  # default limit 20
-    for i in range(5):
-        world.create_event(
-            run_id, "hook_created", correlation_id=f"hook_{i}", event_data={"token": f"t{i}"}
-        )
-    hooks = _collect(world.list_hooks)
-    assert [h["hookId"] for h in hooks] == [f"hook_{i}" for i in range(5)]  # oldest first
-    assert world.list_hooks(run_id=runs[0]).data == []
-
-    # events: ascending, limit None = all, cursor = strictly after, desc works too
-    events = world.list_events(run_id).data
-    assert len(events) == 2 + 8 + 5
-    assert _collect(world.list_events, run_id=run_id) == events
-    assert _collect(world.list_events, run_id=run_id, sort="desc") == events[::-1]
-    page = world.list_events(run_id, limit=4)
-    assert page.cursor == f"{events[3]['createdAt']}|{events[3]['eventId']}" and page.has_more
-    assert world.list_events(run_id, cursor=page.cursor).data == events[4:]
-    last = world.list_events(run_id, cursor=page.cursor)
-    assert world.list_events(run_id, cursor=last.cursor) == Page(
-        data=[], cursor=None, has_more=False
-    )
-    # returned dicts are copies: mutating them does not change the store
-    events[0]["eventData"]["input"] = b"changed"
-    assert world.list_events(run_id).data[0]["eventData"]["input"] == b"devl[[]]"
-
-
 def test_malformed_files_are_skipped_when_listing(world, store, caplog):
     run_id = new_run(world)
     world.create_event(
@@ -137,17 +70,10 @@ def test_malformed_files_are_skipped_when_listing(world, store, caplog):
     assert info.value.path.endswith("wrun_broken.json")
 
 
-def test_snapshots(world, store):
+def test_snapshot_files(world, store):
     run_id = new_run(world)
-    assert world.load_snapshot(run_id) is None
-    world.save_snapshot(run_id, b"\x00state-1", events_cursor=None)
-    data, meta = world.load_snapshot(run_id)
-    assert data == b"\x00state-1" and meta["eventsCursor"] is None and meta["createdAt"]
     cursor = world.list_events(run_id).cursor
     world.save_snapshot(run_id, b"state-2", events_cursor=cursor)
-    data, meta = world.load_snapshot(run_id)
-    assert data == b"state-2" and list(meta) == ["eventsCursor", "createdAt"]
-    assert meta["eventsCursor"] == cursor
     assert (store / "snapshots" / f"{run_id}.bin").read_bytes() == b"state-2"
     assert (store / "snapshots" / f"{run_id}.json").read_text().startswith('{\n  "eventsCursor"')
     # a crash between the two writes leaves no metadata -> no snapshot, never a mismatch
@@ -159,11 +85,8 @@ def test_snapshots(world, store):
     assert not list((store / "snapshots").iterdir())
 
 
-def test_blobs(world, store):
-    assert world.get_blob("sha256-abc") is None
+def test_blob_files(world, store):
     world.put_blob("sha256-abc", b"\x01\x02")
-    world.put_blob("sha256-abc", b"\x01\x02")
-    assert world.get_blob("sha256-abc") == b"\x01\x02"
     assert (store / ".wfctl" / "blobs" / "sha256-abc").read_bytes() == b"\x01\x02"
 
 

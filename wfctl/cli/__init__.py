@@ -2,11 +2,48 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+
+def _options_of(group: Any) -> Any:
+    """(command words) -> (its option names, those taking a value). Duck-typed: Typer ships
+    its own copy of Click, so isinstance checks against ``click`` do not apply."""
+
+    def options_of(words: list[str]) -> tuple[set[str], set[str]]:
+        cmd = group
+        for w in words:
+            sub = getattr(cmd, "commands", None)
+            if isinstance(sub, dict) and w in sub:
+                cmd = sub[w]
+            else:
+                break
+        if isinstance(getattr(cmd, "commands", None), dict):
+            return set(), set()  # still a group: no command options to respect
+        names: set[str] = set()
+        valued: set[str] = set()
+        for p in getattr(cmd, "params", []):
+            if getattr(p, "param_type_name", "") != "option":
+                continue
+            opts = set(p.opts) | set(p.secondary_opts)
+            names |= opts
+            if not getattr(p, "is_flag", False) and not getattr(p, "count", False):
+                valued |= opts
+        return names, valued
+
+    return options_of
+
 
 def main() -> None:
+    import sys
+
+    import typer.main
+
+    from wfctl.cli.argv import hoist_globals
     from wfctl.cli.commands import app
 
-    app()
+    group = typer.main.get_command(app)
+    commands = set(getattr(group, "commands", {}))
+    app(args=hoist_globals(sys.argv[1:], _options_of(group), commands), prog_name="wfctl")
 
 
 __all__ = ["main"]

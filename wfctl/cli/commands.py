@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from wfctl.cli import authoring, render
+from wfctl.cli import authoring, context, progress, render
 from wfctl.cli.context import (
     EXIT_FAILED,
     CliState,
@@ -20,9 +21,11 @@ from wfctl.cli.context import (
     parse_json,
     resolve_app_dir,
     resolve_data_dir,
+    resolve_target,
     setup_logging,
     state,
 )
+from wfctl.cli.db import db_app
 from wfctl.cli.jsonout import decode_field, entity_json, error_json
 from wfctl.config import validate_env
 from wfctl.engine import codestore
@@ -35,7 +38,7 @@ app = typer.Typer(
     name="wfctl",
     help="Durable workflows on one machine: JavaScript orchestration, Python steps, a local event store.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,  # --install-completion / --show-completion
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
 )
@@ -45,6 +48,7 @@ inspect_app = typer.Typer(
 hook_app = typer.Typer(help="Deliver payloads to hooks.", no_args_is_help=True)
 app.add_typer(inspect_app, name="inspect")
 app.add_typer(hook_app, name="hook")
+app.add_typer(db_app, name="db")
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
 AppOpt = Annotated[
@@ -53,6 +57,14 @@ AppOpt = Annotated[
 DecryptOpt = Annotated[
     bool, typer.Option("--decrypt", help="Decrypt payloads with WFCTL_ENCRYPTION_KEY.")
 ]
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from wfctl import __version__
+
+        sys.stdout.write(f"wfctl {__version__}\n")
+        raise typer.Exit(0)
 
 
 @app.callback()
@@ -67,19 +79,57 @@ def main_options(
     ] = None,
     json_out: JsonOpt = False,
     debug: Annotated[bool, typer.Option("--debug", help="Verbose logs and tracebacks.")] = False,
+    app_dir: AppOpt = None,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="Do not show workflow and step log lines.")
+    ] = False,
+    wide: Annotated[bool, typer.Option("--wide", help="Tables: every column, uncut.")] = False,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", is_eager=True, callback=_print_version, help="Print the version."
+        ),
+    ] = False,
+    world: Annotated[
+        str | None,
+        typer.Option(
+            "--world",
+            help="Store: a postgresql:// URL or a data directory (default: $WFCTL_WORLD, "
+            "else the data directory).",
+        ),
+    ] = None,
 ) -> None:
     setup_logging(debug)
-    st = CliState(data_dir=Path("."), json=json_out, debug=debug)
+    st = CliState(
+        data_dir=Path("."), json=json_out, debug=debug, quiet=quiet, wide=wide, app_dir=app_dir
+    )
     with guarded(st):
         validate_env()  # one rule for every environment variable (wfctl/config.py)
         st.data_dir = resolve_data_dir(data_dir)
+        st.world_target = resolve_target(world, data_dir)
     ctx.obj = st
+    render.configure(tty=sys.stdout.isatty(), wide=wide)
+    context.global_app_dir = app_dir
 
 
-def _engine(st: CliState, app_dir: Path | None, *, need_app: bool = True) -> Engine:
+def _engine(
+    st: CliState, app_dir: Path | None, *, need_app: bool = True, live: bool = False
+) -> Engine:
     world = open_store(st)
-    application = App.load(resolve_app_dir(app_dir)) if need_app else None
-    return Engine(world, application)
+    application = App.load(resolve_app_dir(app_dir or st.app_dir)) if need_app else None
+    if not live:
+        return Engine(world, application)
+    engine = Engine(world, application, observer=progress.live_observer(st))
+    engine.observer.w.key_for = engine.run_key  # type: ignore[attr-defined]
+    return engine
+
+
+def _interrupted(st: CliState, engine: Engine) -> None:
+    """Ctrl-C while driving: say what state the run is in and how to continue it."""
+    run_id = getattr(engine.observer, "last_run", None)
+    for line in progress.interrupted_message(engine.world, run_id):
+        st.err.print(line, markup=False)
+    raise typer.Exit(130)
 
 
 def _run_summary(engine: Engine, res: RunResult, *, decrypt: bool = True) -> dict[str, Any]:
@@ -102,7 +152,7 @@ def _run_summary(engine: Engine, res: RunResult, *, decrypt: bool = True) -> dic
     return out
 
 
-def _print_run_result(st: CliState, summary: dict[str, Any]) -> None:
+def _print_run_result(st: CliState, summary: dict[str, Any], *, live: bool = False) -> None:
     if st.json:
         emit_json(summary)
         return
@@ -121,10 +171,12 @@ def _print_run_result(st: CliState, summary: dict[str, Any]) -> None:
         con.print(
             f"[red]{err.get('name', 'Error')}: {err.get('message', '')}[/] ({err.get('errorCode', '')})"
         )
-    if summary["status"] == "running":
+    if summary["status"] == "running" and not (live and st.interactive):
         con.print(
             "the run is waiting (on a hook or a timer); `wfctl hook resume` or `wfctl worker` continues it"
         )
+    if summary["status"] == "failed" and live and st.interactive:
+        con.print(f"details and traceback: wfctl inspect run {summary['runId']}")
 
 
 def _exit_for_status(status: str) -> None:
@@ -185,13 +237,17 @@ def start(
             raise UsageError("--input must be a JSON array of arguments")
         if timeout is not None and timeout < 0:
             raise UsageError("--timeout must be a non-negative number of seconds")
-        engine = _engine(st, app_dir)
+        engine = _engine(st, app_dir, live=True)
         engine.check_steps = check
-        res = engine.start(
-            workflow, values, runtime=runtime, run_id=run_id, wait=wait, timeout=timeout
-        )
+        try:
+            with progress.ctrl_c(st.err, engine.world, engine.observer):
+                res = engine.start(
+                    workflow, values, runtime=runtime, run_id=run_id, wait=wait, timeout=timeout
+                )
+        except KeyboardInterrupt:
+            _interrupted(st, engine)
         summary = _run_summary(engine, res)
-    _print_run_result(st, summary)
+    _print_run_result(st, summary, live=True)
     _exit_for_status(summary["status"])
 
 
@@ -246,10 +302,23 @@ def inspect_runs(
 
 @inspect_app.command("run")
 def inspect_run(
-    ctx: typer.Context, run_id: str, decrypt: DecryptOpt = False, json_out: JsonOpt = False
+    ctx: typer.Context,
+    run_id: str,
+    decrypt: DecryptOpt = False,
+    json_out: JsonOpt = False,
+    follow: Annotated[
+        bool,
+        typer.Option("--follow", "-f", help="Watch the run live until it ends or waits on a hook."),
+    ] = False,
+    until_end: Annotated[
+        bool, typer.Option("--until-end", help="With --follow: keep watching through hook waits.")
+    ] = False,
 ) -> None:
-    """One run: status, input, output or error, timings, steps, event count, snapshot size."""
+    """One run: timeline of steps, sleeps and hooks; input, output or error (with the failing
+    step's traceback); what it waits on. --follow watches it live."""
     st = merge_json(ctx, json_out)
+    if follow:
+        _follow_run(st, run_id, until_end=until_end, decrypt=decrypt)
     with guarded(st):
         engine = _engine(st, None, need_app=False)
         run = engine.get_run(run_id)
@@ -266,22 +335,74 @@ def inspect_run(
         doc["codeHash"] = codestore.effective_hash(engine.world, run)
     if st.json:
         emit_json(doc)
+        if follow:
+            _exit_for_status(doc["status"])
         return
+    from wfctl.cli.runview import print_run
+
     con = st.out
-    con.print(
-        f"[bold]{doc['runId']}[/]  {short_name(doc['workflowName'])}  {render.status_text(doc['status'])}"
-    )
-    for k in ("createdAt", "startedAt", "completedAt"):
-        if doc.get(k):
-            con.print(f"  {k}: {doc[k]}")
-    con.print(f"  input: {render.compact(doc.get('input'), 200)}")
-    if "output" in doc:
-        con.print(f"  output: {render.compact(doc.get('output'), 200)}")
-    if doc.get("error"):
-        con.print(f"  error: {render.compact(doc['error'], 200)}")
-    con.print(f"  events: {doc['eventCount']}   snapshot: {doc['snapshotBytes'] or 0} bytes")
+    print_run(con, doc, events, key, decrypt=decrypt)
     con.print(f"  code: {doc['codeHash'] or '(not pinned: runs the code on disk)'}")
+    con.print()
     render.steps_table(con, sorted(doc["steps"], key=lambda s: s["createdAt"]))
+    if follow:
+        _exit_for_status(doc["status"])
+
+
+def _follow_run(st: CliState, run_id: str, *, until_end: bool, decrypt: bool) -> None:
+    """inspect run --follow: the live view of a run another process drives; exits 0 when it
+    completes or (without --until-end) waits on a hook, 1 when it failed or was cancelled."""
+    with guarded(st):
+        engine = _engine(st, None, need_app=False)
+        engine.get_run(run_id)
+        key = engine.run_key(run_id)
+        writer = progress.LineWriter(
+            progress=not st.json, logs=not st.quiet, key_for=engine.run_key
+        )
+
+        def history(tracker: Any) -> None:
+            if st.json:
+                return
+            from wfctl.cli.runview import print_run
+
+            run = engine.world.get_run(run_id)
+            doc = entity_json(run, key, decrypt=decrypt)
+            doc["eventCount"] = tracker.count
+            doc["snapshotBytes"] = None
+            events = engine.world.list_events(run_id).data
+            print_run(writer.out, doc, events, key, decrypt=decrypt)
+            writer.out.print("[dim]following… (Ctrl-C stops watching; the run goes on)[/]")
+
+        try:
+            status = progress.follow(
+                engine.world, run_id, writer, until_end=until_end, key=key, history=history
+            )
+        except KeyboardInterrupt:
+            st.err.print(f"stopped watching run {run_id}", markup=False)
+            raise typer.Exit(130) from None
+    if st.json:
+        emit_json({"runId": run_id, "status": engine.world.get_run(run_id)["status"]})
+    if status in ("failed", "cancelled"):
+        raise typer.Exit(EXIT_FAILED)
+    raise typer.Exit(0)
+
+
+@inspect_app.command("logs")
+def inspect_logs(ctx: typer.Context, run_id: str, json_out: JsonOpt = False) -> None:
+    """A run's log: its workflow's console output and its steps' print/logging, in order."""
+    from wfctl.engine.runlogs import read_logs
+
+    st = merge_json(ctx, json_out)
+    with guarded(st):
+        engine = _engine(st, None, need_app=False)
+        engine.get_run(run_id)
+        lines, _, locked = read_logs(engine.world, run_id, engine.run_key(run_id))
+    if locked:
+        st.err.print("note: some log lines are encrypted; set WFCTL_ENCRYPTION_KEY", markup=False)
+    if st.json:
+        emit_json({"data": lines, "cursor": None, "hasMore": False})
+    else:
+        render.logs_lines(st.out, lines)
 
 
 def _all_steps(engine: Engine, run_id: str) -> list[dict[str, Any]]:
@@ -503,10 +624,14 @@ def hook_resume(
     st = merge_json(ctx, json_out)
     with guarded(st):
         value = None if payload_json is None else parse_json(payload_json, "PAYLOAD_JSON")
-        engine = _engine(st, app_dir, need_app=not no_drive)
-        res = engine.resume_hook(token, value, drive=not no_drive)
+        engine = _engine(st, app_dir, need_app=not no_drive, live=True)
+        try:
+            with progress.ctrl_c(st.err, engine.world, engine.observer):
+                res = engine.resume_hook(token, value, drive=not no_drive)
+        except KeyboardInterrupt:
+            _interrupted(st, engine)
         summary = _run_summary(engine, res)
-    _print_run_result(st, summary)
+    _print_run_result(st, summary, live=True)
     _exit_for_status(summary["status"])
 
 
@@ -559,7 +684,8 @@ def worker(
             st.out.print(f"drove {p.driven} run(s): {p.events} event(s), {p.finished} finished")
 
     with guarded(st):
-        engine = _engine(st, app_dir)
+        engine = _engine(st, app_dir, live=True)
+        engine.observer.w.prefix_runs = True  # type: ignore[attr-defined]
         total = run_worker(
             engine, until_idle=until_idle, concurrency=concurrency, grace=grace, on_pass=report
         )
@@ -620,6 +746,26 @@ def serve(
 
 
 authoring.register(app)
+
+
+# ---------------------------------------------------------------------------- web
+
+
+@app.command()
+def web(
+    ctx: typer.Context,
+    host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", min=0, max=65535, help="Port.")] = 3456,
+    app_dir: AppOpt = None,
+) -> None:
+    """Serve the web UI: runs, a run's timeline, steps, events, hooks (resume), logs."""
+    st = state(ctx)
+    with guarded(st):
+        from wfctl.web.serve import serve
+
+        target = app_dir or st.app_dir or resolve_app_dir(None)
+        serve(st, host=host, port=port, app_dir=target)
+
 
 # upgrade, rerun, fork, gc (runs pinned to their code): wfctl/cli/versions.py
 from wfctl.cli import versions as _versions  # noqa: E402

@@ -20,7 +20,7 @@ from rich.console import Console
 
 from wfctl.errors import NotFoundError, UsageError, WfctlError
 from wfctl.serde.depth import MAX_DEPTH, DepthError, check_depth
-from worlds import World, open_world
+from worlds import World, default_target, is_postgres_target, open_world
 from worlds import errors as werr
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_NOT_FOUND = 0, 1, 2, 3
@@ -31,6 +31,11 @@ class CliState:
     data_dir: Path
     json: bool = False
     debug: bool = False
+    quiet: bool = False  # no workflow/step log lines on stderr
+    wide: bool = False  # tables: every column, nothing cut
+    app_dir: Path | None = None  # global --app (commands' own --app wins)
+    # What open_world() gets: a postgresql:// URL or a local data directory (see resolve_target).
+    world_target: str | None = None
 
     @property
     def out(self) -> Console:
@@ -52,9 +57,27 @@ def resolve_data_dir(flag: Path | None) -> Path:
     return Path(env) if env else Path(".workflow-data")
 
 
+# The top level's --app (wfctl --app DIR CMD ...): the default of every command's own --app.
+global_app_dir: Path | None = None
+
+
+def resolve_target(world: str | None, data_dir: Path | None) -> str:
+    """``--world``, else ``--data-dir``, else ``$WFCTL_WORLD``, ``$WORKFLOW_LOCAL_DATA_DIR``,
+    ``./.workflow-data`` (a ``postgresql://``/``postgres://`` URL selects PostgreSQL)."""
+    if world is not None and data_dir is not None and is_postgres_target(world):
+        raise UsageError("--data-dir names a local world; it cannot be combined with --world URL")
+    if world:
+        return world
+    if data_dir is not None:
+        return str(data_dir)
+    return default_target()
+
+
 def resolve_app_dir(flag: Path | None) -> Path:
     if flag is not None:
         return flag
+    if global_app_dir is not None:
+        return global_app_dir
     env = os.environ.get("WFCTL_APP")
     return Path(env) if env else Path.cwd()
 
@@ -109,6 +132,8 @@ def _exit_code_for(exc: BaseException) -> tuple[int, str] | None:
         return exc.exit_code, str(exc)
     if isinstance(exc, (werr.RunNotFoundError, werr.HookNotFoundError, werr.StepNotFoundError)):
         return EXIT_NOT_FOUND, str(exc)
+    if isinstance(exc, werr.StoreUnavailableError):  # unreachable, bad login, no schema
+        return EXIT_USAGE, str(exc)
     if isinstance(exc, werr.UnsafeEntityIdError):
         return EXIT_USAGE, str(exc)
     if isinstance(exc, werr.WorldError):
@@ -168,10 +193,12 @@ def guarded(st: CliState) -> Iterator[None]:
 
 
 def open_store(st: CliState) -> World:
-    target = str(st.data_dir)
-    if "://" not in target and st.data_dir.exists() and not st.data_dir.is_dir():
-        raise UsageError(f"data directory {st.data_dir} is not a directory")
-    return open_world(st.data_dir)
+    target = st.world_target if st.world_target is not None else str(st.data_dir)
+    if not is_postgres_target(target):
+        path = Path(target)
+        if path.exists() and not path.is_dir():
+            raise UsageError(f"data directory {target} is not a directory")
+    return open_world(target)
 
 
 def setup_logging(debug: bool) -> None:
@@ -181,6 +208,12 @@ def setup_logging(debug: bool) -> None:
         format="%(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    # Steps' logging.info() is part of their log (wfctl.engine.runlogs): let INFO records
+    # through the root logger, while the stderr handler keeps its own level.
+    root = logging.getLogger()
+    for h in root.handlers:
+        h.setLevel(root.level)
+    root.setLevel(min(root.level, logging.INFO))
 
 
 def parse_arg(text: str) -> Any:

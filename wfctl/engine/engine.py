@@ -31,8 +31,11 @@ from wfctl.engine.app import App, short_name, workflow_id
 from wfctl.engine.check import require_valid
 from wfctl.engine.executor import StepExecutor, StepOutcome, plain_error_text
 from wfctl.engine.failures import UNSETTLEABLE, vm_failure_message
+from wfctl.engine.observer import NULL_OBSERVER, RunObserver
+from wfctl.engine.runlogs import RunWatch
 from wfctl.errors import AppError, NotFoundError, UsageError
 from wfctl.hookpolicy import check_hook_payload, run_hook_context, vm_hook_context
+from wfctl.runtime import logsink
 from wfctl.runtime.base import Runtime, choose_runtime, runtime_of_run
 from wfctl.runtime.bundle import Bundle
 from wfctl.runtime.events import EventFeed, iso_to_ms
@@ -50,6 +53,7 @@ from worlds.errors import (
     HookNotFoundError,
     InvalidTransitionError,
     LeaseBusyError,
+    LeaseLostError,
     RunExpiredError,
     RunNotFoundError,
     UnsafeEntityIdError,
@@ -89,6 +93,7 @@ class LogState:
 
     def __init__(self) -> None:
         self.events: list[dict[str, Any]] = []
+        self.cursor: str | None = None  # opaque: the world's cursor after the last event read
         self.terminal: str | None = None
         self.steps: dict[str, dict[str, Any]] = {}  # cid -> {name, done, retryAfter}
         self.open_waits: dict[str, int] = {}  # cid -> resumeAt ms
@@ -115,13 +120,6 @@ class LogState:
             elif t == "wait_completed":
                 self.open_waits.pop(cid, None)
 
-    @property
-    def cursor(self) -> str | None:
-        if not self.events:
-            return None
-        last = self.events[-1]
-        return f"{last['createdAt']}|{last['eventId']}"
-
 
 def _now_ms() -> int:
     return int(time.time() * 1000)
@@ -137,10 +135,16 @@ def _iso_ms(ms: int) -> str:
 
 class Engine:
     def __init__(
-        self, world: World, app: App | None = None, *, concurrency: int | None = None
+        self,
+        world: World,
+        app: App | None = None,
+        *,
+        concurrency: int | None = None,
+        observer: RunObserver | None = None,
     ) -> None:
         self.world = world
         self.app = app
+        self.observer = observer or NULL_OBSERVER  # progress and logs (wfctl.engine.observer)
         self.concurrency = concurrency or step_concurrency()
         self.master_key = crypto.master_key_from_env()
         # `start` refuses an app whose workflows use a step steps.py does not register.
@@ -271,6 +275,11 @@ class Engine:
                 self.world.get_run(run_id),
                 notes=[f"run {run_id} is being driven by another process, which will pick this up"],
             )
+        except LeaseLostError:  # fenced: another worker took the lease over; stop cleanly
+            return RunResult(
+                self.world.get_run(run_id),
+                notes=[f"run {run_id}: lease taken over by another worker; stopped driving it"],
+            )
 
     def resume_hook(
         self, token: str, value: Any, *, drive: bool = True, timeout: float | None = None
@@ -392,12 +401,16 @@ class _Invocation:
         self.state = LogState()
         self.notes: list[str] = []
         self.events_written = 0
+        self.watch = RunWatch(self.world, run_id, self.key, engine.observer)
 
     # -- log ------------------------------------------------------------------------------
 
     def refresh(self) -> None:
         page = self.world.list_events(self.run_id, cursor=self.state.cursor)
         self.state.add(page.data)
+        if page.data:
+            self.state.cursor = page.cursor
+        self.watch.events(page.data)
 
     def write(
         self, event_type: str, correlation_id: str | None = None, data: dict[str, Any] | None = None
@@ -415,6 +428,15 @@ class _Invocation:
     # -- main loop --------------------------------------------------------------------------
 
     def run(self) -> RunResult:
+        # The watch stores this run's logs and tells the engine's observer what happens.
+        sink = logsink.current.set(self.watch)
+        try:
+            return self._run()
+        finally:
+            logsink.current.reset(sink)
+            self.watch.end()
+
+    def _run(self) -> RunResult:
         run = self.world.get_run(self.run_id)
         runtime_name = runtime_of_run(run)  # validated before anything is written
         self.engine.check_key(run)
@@ -427,6 +449,7 @@ class _Invocation:
                 return RunResult(self.world.get_run(self.run_id))
         if run["status"] in TERMINAL_STATUSES:
             return RunResult(run)
+        self.watch.begin(run)
         if (
             runtime_name == "replay"
             and os.environ.get("WORKFLOW_RUNTIME") != "replay"
@@ -556,6 +579,7 @@ class _Invocation:
     def _sleep_until(self, due_ms: int) -> None:
         """Sleep in short slices, returning early when another process appends to the log."""
         before = len(self.state.events)
+        self.watch.sleeping(due_ms)
         while (remaining := due_ms / 1000 - time.time()) > 0:
             if self.engine.stopping.wait(min(remaining, 1.0)):
                 return
@@ -640,6 +664,7 @@ class _Invocation:
                 earliest = ra if earliest is None else min(earliest, ra)
                 continue
             inflight[cid] = pool.submit(executor.run, run, cid, p["stepName"], self.key)
+            self.watch.step_submitted(cid, p["stepName"])
         return earliest
 
     # -- endings ---------------------------------------------------------------------------

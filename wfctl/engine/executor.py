@@ -16,6 +16,7 @@ from typing import Any
 from wfctl.config import env_float
 from wfctl.engine.app import App, short_name
 from wfctl.engine.registry import StepMetadata, _current
+from wfctl.engine.tracebacks import user_traceback
 from wfctl.errors import FatalError, RetryableError
 from wfctl.serde import payload
 from wfctl.serde.depth import check_depth
@@ -64,6 +65,10 @@ def safe_str(exc: BaseException) -> str:
 
 
 def _format_stack(exc: BaseException) -> str:
+    try:
+        return user_traceback(exc)  # the step's own frames, without the engine's
+    except BaseException:  # noqa: BLE001
+        pass
     try:
         return "".join(traceback.format_exception(type(exc), exc, exc.__traceback__)).rstrip()
     except BaseException:  # noqa: BLE001 - a broken exception still gets recorded

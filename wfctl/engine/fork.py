@@ -365,16 +365,8 @@ def _snapshotter(
 
     def save(machine: WorkflowMachine, last: dict[str, Any]) -> None:
         data = encode_snapshot(machine.dump(), key)
-        engine.world.save_snapshot(run["runId"], data, events_cursor=_cursor_of(engine, last))
+        engine.world.save_snapshot(
+            run["runId"], data, events_cursor=engine.world.event_cursor(last)
+        )
 
     return save
-
-
-def _cursor_of(engine: Engine, event: dict[str, Any]) -> str:
-    """The world's cursor after ``event`` (worlds that make cursors opaque say how)."""
-    fn = getattr(engine.world, "event_cursor", None)
-    if fn is not None:
-        return str(fn(event))
-    from wfctl.runtime.events import event_cursor
-
-    return event_cursor(event)

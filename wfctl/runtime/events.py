@@ -26,10 +26,6 @@ def iso_to_ms(text: str) -> int:
     return int(datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp() * 1000 + 0.5)
 
 
-def event_cursor(event: dict[str, Any]) -> str:
-    return f"{event['createdAt']}|{event['eventId']}"
-
-
 class EventFeed:
     """Prepares events for one run during one invocation."""
 

@@ -22,6 +22,7 @@ from typing import Any
 
 from wfctl.config import env_float
 from wfctl.errors import AppError
+from wfctl.runtime import logsink
 from wfctl.runtime.bundle import (
     ENTRY_NAME,
     ENTRY_SOURCE,
@@ -113,8 +114,7 @@ def _valid_op(p: Any) -> bool:
 
 
 def _console(stream: str, text: str) -> None:
-    for line in text.rstrip("\n").splitlines():
-        log.info("[workflow %s] %s", stream, line)
+    logsink.console(stream, text)  # numbered calls go to the run's log sink, once each
 
 
 class _Template:
@@ -126,6 +126,7 @@ class _Template:
             vm.eval_module(RUNTIME_ENTRY_SOURCE, RUNTIME_ENTRY_NAME)
             vm.pin(list(PROTOCOL))
             try:
+                vm.eval(logsink.SEQ_SHIM, "<wfctl:console>")  # numbers console calls (logsink)
                 vm.eval_module(ENTRY_SOURCE, ENTRY_NAME)
                 vm.run_jobs()
                 vm.call("__wf_bind")

@@ -15,7 +15,7 @@ from typing import Any
 from wfctl.config import env_int
 from wfctl.runtime.base import Runtime
 from wfctl.runtime.bundle import Bundle
-from wfctl.runtime.events import EventFeed, event_cursor
+from wfctl.runtime.events import EventFeed
 from wfctl.runtime.machine import SnapshotRejected, VMState, WorkflowMachine
 from wfctl.serde.compress import compress, decompress
 from wfctl.serde.crypto import decrypt, encrypt
@@ -99,7 +99,7 @@ class SnapshotRuntime(Runtime):
             return
         position = 0
         if cursor is not None:
-            cursors = [event_cursor(e) for e in log_events]
+            cursors = [self.world.event_cursor(e) for e in log_events]
             if cursor not in cursors:
                 machine.close()
                 self._fallback(f"snapshot cursor {cursor} is not in the event log")
@@ -123,7 +123,7 @@ class SnapshotRuntime(Runtime):
         state = self.machine.feed(self.feed.prepare_all(new))
         if new:
             self.fed = len(log_events)
-            self.cursor = event_cursor(log_events[-1])
+            self.cursor = self.world.event_cursor(log_events[-1])
             self.unsaved += len(new)
         if (
             self.checkpoint_every

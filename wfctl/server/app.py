@@ -250,10 +250,11 @@ def _shutdown(client: Client, worker: BackgroundWorker | None) -> None:
 def ui_routes(client: Client) -> list[BaseRoute]:
     """observe's web UI, mounted at "/" when ``wfctl.web`` is installed."""
     try:
-        from wfctl.web import create_ui_app  # type: ignore[import-not-found]
+        from wfctl.web import create_ui_app
     except ImportError:
         return []
-    return [Mount("/", app=create_ui_app(world=client.world))]  # LEAD: match observe's factory
+    # The client's engine: the UI's resume / cancel / re-run act with the served app.
+    return [Mount("/", app=create_ui_app(engine=client.engine))]
 
 
 class _BearerAuth:

@@ -30,6 +30,7 @@ def bind(host: str, port: int) -> socket.socket:
     except OSError as exc:
         sock.close()
         raise UsageError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+    sock.listen(2048)  # before "listening on" is printed: a client may connect at once
     sock.set_inheritable(True)
     return sock
 

@@ -19,24 +19,16 @@ import threading
 from collections import OrderedDict
 from pathlib import Path
 
+from ..rules import PRIVATE_KEY, public_event  # noqa: F401 (re-exported)
 from .files import dumps_compact, loads, utf8
 from .ids import ms_from_iso
 from .state import RunState
 
 log = logging.getLogger("worlds.local")
 
-PRIVATE_KEY = "_wfctl"
-
 
 def encode_line(line: dict) -> bytes:
     return utf8(dumps_compact(line) + "\n")
-
-
-def public_event(line: dict) -> dict:
-    """The event as stored in ``events/`` (without wfctl's private key)."""
-    if PRIVATE_KEY in line:
-        return {k: v for k, v in line.items() if k != PRIVATE_KEY}
-    return line
 
 
 class Journal:

@@ -7,6 +7,7 @@ import os
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
+from ..rules import cursor_of, parse_cursor  # noqa: F401 (re-exported)
 from ..world import Page
 from .files import loads
 from .ids import ms_from_iso
@@ -46,18 +47,6 @@ def entity_key(item: dict, id_field: str) -> Key | None:
     if created is None or not isinstance(ident, str):
         return None
     return created, ident
-
-
-def cursor_of(item: dict, id_field: str) -> str:
-    return f"{item['createdAt']}|{item[id_field]}"
-
-
-def parse_cursor(cursor: str) -> tuple[int, str | None]:
-    created, sep, ident = cursor.partition("|")
-    ms = ms_from_iso(created)
-    if ms is None:
-        raise ValueError(f"Invalid cursor {cursor!r}")
-    return ms, (ident if sep else None)
 
 
 def paginate(

@@ -59,7 +59,7 @@ def try_flock(path: Path, wait: float | None) -> int:
             except BlockingIOError:
                 if time.monotonic() >= deadline:
                     raise LeaseBusyError(
-                        f"The lease {path.name} is held by another worker."
+                        f"The lease of run {path.stem} is held by another worker."
                     ) from None
                 time.sleep(_POLL_S)
     except BaseException:

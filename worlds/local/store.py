@@ -19,17 +19,27 @@ files are written atomically but not fsynced: the journal is the commit point an
 
 from __future__ import annotations
 
+import itertools
 import logging
 import os
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
-from ..errors import (
-    EntityConflictError,
-    InvalidTransitionError,
+from ..errors import EntityConflictError, InvalidTransitionError
+from ..rules import (
+    IDEMPOTENT,
+    RunState,
+    build_line,
+    check,
+    check_request,
+    check_run_id_time,
+    conflict_line,
+    new_run_id,
+    normalize_data,
+    result_of,
 )
-from ..world import EventResult, World
+from ..world import EventResult, Lease, World, as_item
 from .entities import clone
 from .files import (
     append_durable,
@@ -42,79 +52,22 @@ from .files import (
     utf8,
     write_atomic,
 )
-from .ids import (
-    ULIDS,
-    is_safe_id,
-    iso_from_ms,
-    ms_from_iso,
-    now_ms,
-    require_safe,
-    to_iso,
-    ulid_time_ms,
-)
-from .journal import PRIVATE_KEY, Journal, JournalCache, encode_line, public_event
+from .ids import is_safe_id, iso_from_ms, ms_from_iso, now_ms, require_safe
+from .journal import Journal, JournalCache, encode_line
 from .layout import VERSION_TEXT, Layout
 from .listing import scan_json
 from .locks import KeyedThreadLocks, flocked, try_flock
 from .projection import Projector
 from .reads import ReadsMixin
 from .repair import SelfHealingMixin
-from .state import (
-    ERROR_EVENTS,
-    IDEMPOTENT,
-    RUN_EVENTS,
-    SPEC_VERSION_CURRENT,
-    STEP_EVENTS,
-    WAIT_EVENTS,
-    RunState,
-    check,
-    check_request,
-)
 from .tokens import TokenClaims
 
 log = logging.getLogger("worlds.local")
 
-# The reference schemas require an eventData object on these (even when empty).
-_DATA_REQUIRED = frozenset(
-    (
-        "run_created",
-        "run_completed",
-        "run_failed",
-        "step_created",
-        "step_completed",
-        "step_failed",
-        "step_retrying",
-        "hook_created",
-        "hook_received",
-        "wait_created",
-    )
-)
-_RUN_ID_PAST_MS = 24 * 3600 * 1000
-_RUN_ID_FUTURE_MS = 5 * 60 * 1000
-
-
-def _normalize(event_data: dict | None) -> dict:
-    data = {}
-    for key, value in (event_data or {}).items():
-        if value is None:
-            continue  # unset: world-local never writes null for a missing field
-        if isinstance(value, bytearray | memoryview):
-            value = bytes(value)
-        data[key] = to_iso(value)
-    return data
-
-
-def _check_run_id_time(run_id: str) -> None:
-    raw = run_id[5:] if run_id.startswith("wrun_") else run_id
-    ms = ulid_time_ms(raw)
-    if ms is None:
-        raise InvalidTransitionError(f'Invalid runId: "{run_id}" is not a valid ULID.')
-    drift = now_ms() - ms
-    if drift > _RUN_ID_PAST_MS or -drift > _RUN_ID_FUTURE_MS:
-        direction = "past" if drift > 0 else "future"
-        raise InvalidTransitionError(
-            f'Invalid runId "{run_id}": its timestamp is {abs(drift) // 1000}s in the {direction}.'
-        )
+# How many trailing journal lines roll-forward checks for a missing event file (a batch commits
+# several lines at once; a crash can leave all of them unprojected).
+_ROLL_FORWARD_MAX = 4096
+_LEASE_EPOCHS = itertools.count(1)
 
 
 class LocalWorld(SelfHealingMixin, ReadsMixin, World):
@@ -140,89 +93,103 @@ class LocalWorld(SelfHealingMixin, ReadsMixin, World):
         correlation_id: str | None = None,
         event_data: dict | None = None,
     ) -> EventResult:
-        if run_id is not None:
-            require_safe(run_id, "run id")
-            self._verify_journal(run_id)  # repair.py: never append to a cut journal
-        if correlation_id is not None:
-            require_safe(correlation_id, "correlation id")
-        data = _normalize(event_data)
-        check_request(event_type, run_id, correlation_id, data)
         if event_type == "run_created":
             if run_id is None:
-                run_id = f"wrun_{ULIDS.new()}"
+                run_id = new_run_id()
             else:
-                _check_run_id_time(run_id)
-        assert run_id is not None
+                require_safe(run_id, "run id")
+                check_run_id_time(run_id)
+        elif run_id is None:
+            check_request(event_type, run_id, correlation_id, normalize_data(event_data))
+        (result,) = self._commit(run_id, [(event_type, correlation_id, event_data)])
+        if result.conflict is not None:
+            raise result.conflict
+        return result
+
+    def create_events(self, run_id: str, items: list) -> list[EventResult]:
+        if run_id is None:
+            raise InvalidTransitionError("create_events needs a run id.")
+        require_safe(run_id, "run id")
+        batch = [as_item(item) for item in items]
+        if any(item.event_type == "run_created" for item in batch):
+            check_run_id_time(run_id)
+        return self._commit(run_id, batch)
+
+    def _commit(self, run_id: str, items: list) -> list[EventResult]:
+        """Validate ``items`` in order and append them with one durable journal write."""
+        require_safe(run_id, "run id")
+        self._verify_journal(run_id)  # repair.py: never append to a cut journal
+        requests = []
+        for kind, corr, event_data in items:
+            if corr is not None:
+                require_safe(corr, "correlation id")
+            data = normalize_data(event_data)
+            check_request(kind, run_id, corr, data)
+            requests.append((kind, corr, data))
+        if not requests:
+            return []
+        # Token claims are decided under the token's lock, taken in a fixed order.
+        tokens = sorted({d["token"] for k, _, d in requests if k == "hook_created"})
         self._ensure_store()
         with self._write_lock(run_id):
-            journal = self._open_for_write(run_id)
-            state = journal.state
-            if event_type == "run_created" and self.layout.run(run_id).exists():
-                raise EntityConflictError(f'Workflow run "{run_id}" already exists.')
-            now = max(now_ms(), state.last_created_ms)
-            if check(state, event_type, correlation_id, now) == IDEMPOTENT:
-                return EventResult(event=None, run=clone(state.run))
-            if event_type == "hook_created":
-                line = self._commit_hook_created(journal, correlation_id, data, now)
-            else:
-                line = self._build(state, event_type, correlation_id, data, now)
-                self._append(journal, encode_line(line))
+            journal = self._open_for_write(run_id)  # roll-forward may take token locks itself
+            with ExitStack() as held:
+                for token in tokens:
+                    held.enter_context(self._claims.locked(token))
+                results, lines, payloads = self._decide(journal, run_id, requests)
+                if not lines:
+                    return results
+                self._append(journal, b"".join(payloads))
             journal.refresh()
-            assert journal.lines[-1]["eventId"] == line["eventId"], "journal lost our append"
-            self._projector.project(line, journal.state)
-            return self._result(line, journal.state)
+            assert journal.lines[-1]["eventId"] == lines[-1]["eventId"], "journal lost our append"
+            for line in lines:
+                self._projector.project(line, journal.state)
+        return results
 
-    def _build(self, state: RunState, kind: str, corr: str | None, data: dict, now: int) -> dict:
-        last = state.last_event_id
-        after = last[5:] if last and last.startswith("evnt_") else None
-        event_id = f"evnt_{ULIDS.new(now, after=after)}"
-        stored = dict(data)
-        private = {}
-        if kind in ERROR_EVENTS and "message" in stored:
-            # The message feeds the entity's error object only; the event keeps the
-            # reference shape {error, stack}.
-            message = stored.pop("message")
-            if isinstance(message, str):
-                private["message"] = message
-        line: dict = {"eventType": kind, "specVersion": SPEC_VERSION_CURRENT}
-        if corr is not None:
-            line["correlationId"] = corr
-        if kind != "run_started" and (stored or kind in _DATA_REQUIRED):
-            line["eventData"] = stored
-        line["runId"] = state.run_id
-        line["eventId"] = event_id
-        line["createdAt"] = iso_from_ms(now)
-        if private:
-            line[PRIVATE_KEY] = private
-        return line
-
-    def _commit_hook_created(self, journal: Journal, corr: str, data: dict, now: int) -> dict:
-        token = data["token"]
-        state = journal.state
-        line = self._build(state, "hook_created", corr, data, now)
-        payload = encode_line(line)  # encode first: a bad payload must fail before the claim
-        with self._claims.locked(token):
-            claim = self._claims.read(token)
-            taken = (
-                claim is not None
-                and (claim.get("runId"), claim.get("hookId")) != (state.run_id, corr)
-                and self._claim_is_live(claim, state)
-            )
-            if taken:
-                # Same envelope, reference key order for hook_conflict (specVersion last).
-                line = {
-                    "eventType": "hook_conflict",
-                    "correlationId": corr,
-                    "eventData": {"token": token},
-                    "runId": line["runId"],
-                    "eventId": line["eventId"],
-                    "createdAt": line["createdAt"],
-                    "specVersion": SPEC_VERSION_CURRENT,
-                }
+    def _decide(self, journal: Journal, run_id: str, requests: list) -> tuple:
+        """Validate each request against the state including the earlier ones; build lines."""
+        work = journal.state.copy()
+        results: list[EventResult] = []
+        lines: list[dict] = []
+        payloads: list[bytes] = []
+        for kind, corr, data in requests:
+            if kind == "run_created" and (work.run is not None or self.layout.run(run_id).exists()):
+                conflict = EntityConflictError(f'Workflow run "{run_id}" already exists.')
+                results.append(EventResult(event=None, conflict=conflict))
+                continue
+            now = max(now_ms(), work.last_created_ms)
+            try:
+                verdict = check(work, kind, corr, now)
+            except EntityConflictError as exc:
+                results.append(EventResult(event=None, conflict=exc))
+                continue
+            if verdict == IDEMPOTENT:
+                results.append(EventResult(event=None, run=clone(work.run)))
+                continue
+            line = build_line(work, kind, corr, data, now)
+            payload = encode_line(line)  # a bad payload fails before any claim is made
+            if kind == "hook_created":
+                line = self._claim_token(line, work)
                 payload = encode_line(line)
-            else:
-                self._claims.write(token, state.run_id, corr)
-            self._append(journal, payload)
+            lines.append(line)
+            payloads.append(payload)
+            work.apply(line)
+            results.append(result_of(line, work))
+        return results, lines, payloads
+
+    def _claim_token(self, line: dict, state: RunState) -> dict:
+        """Caller holds the token's lock: claim it, or turn the event into ``hook_conflict``."""
+        token = line["eventData"]["token"]
+        corr = line["correlationId"]
+        claim = self._claims.read(token)
+        taken = (
+            claim is not None
+            and (claim.get("runId"), claim.get("hookId")) != (state.run_id, corr)
+            and self._claim_is_live(claim, state)
+        )
+        if taken:
+            return conflict_line(line)
+        self._claims.write(token, state.run_id, corr)
         return line
 
     def _claim_is_live(self, claim: dict, own: RunState) -> bool:
@@ -235,20 +202,6 @@ class LocalWorld(SelfHealingMixin, ReadsMixin, World):
 
     def _append(self, journal: Journal, payload: bytes) -> None:
         append_durable(journal.path, payload, durable=self.durable)
-
-    def _result(self, line: dict, state: RunState) -> EventResult:
-        kind = line["eventType"]
-        corr = line.get("correlationId")
-        result = EventResult(event=clone(public_event(line)))
-        if kind in RUN_EVENTS:
-            result.run = clone(state.run)
-        elif kind in STEP_EVENTS:
-            result.step = clone(state.steps.get(corr))
-        elif kind == "hook_created":
-            result.hook = clone(state.hooks.get(corr))
-        elif kind in WAIT_EVENTS:
-            result.wait = clone(state.waits.get(corr))
-        return result
 
     @contextmanager
     def _write_lock(self, run_id: str) -> Iterator[None]:
@@ -265,11 +218,15 @@ class LocalWorld(SelfHealingMixin, ReadsMixin, World):
             # Bytes after the last newline are a write torn by a crash: never committed.
             truncate(journal.path, journal.offset, durable=self.durable)
             journal.refresh()
-        if journal.lines:
-            last = journal.lines[-1]
-            if not self.layout.event(run_id, last["eventId"]).exists():
-                log.info("Rolling forward event %s of run %s", last["eventId"], run_id)
-                self._projector.project(last, journal.state)
+        # Roll forward: the trailing lines (one batch commit) whose event file is missing.
+        pending = []
+        for line in reversed(journal.lines[-_ROLL_FORWARD_MAX:]):
+            if self.layout.event(run_id, line["eventId"]).exists():
+                break
+            pending.append(line)
+        for line in reversed(pending):
+            log.info("Rolling forward event %s of run %s", line["eventId"], run_id)
+            self._projector.project(line, journal.state)
         return journal
 
     def _rebuild_journal(self, run_id: str) -> None:
@@ -357,11 +314,13 @@ class LocalWorld(SelfHealingMixin, ReadsMixin, World):
         unlink(bin_path)
 
     @contextmanager
-    def lease(self, run_id: str, *, wait: float | None = 0) -> Iterator[None]:
+    def lease(self, run_id: str, *, wait: float | None = 0) -> Iterator[Lease]:
+        # flock dies with the process, so no other holder can ever write while we hold it:
+        # fencing holds trivially and the epoch is only a per-process counter.
         require_safe(run_id, "run id")
         fd = try_flock(self.layout.lease(run_id), wait)
         try:
-            yield
+            yield Lease(run_id=run_id, epoch=next(_LEASE_EPOCHS), owner=f"pid-{os.getpid()}")
         finally:
             os.close(fd)
 

@@ -1,4 +1,4 @@
-"""Several real processes (and threads) writing one store at once."""
+"""Several real processes (and threads) writing one store at once, on every world."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 
 from worlds import EntityConflictError, LeaseBusyError, open_world
 
-from .conftest import new_run, read_json_lines, spawn
+from ..conftest import new_run, read_json_lines, spawn
 
 PROCS = 5
 IDS = 25
@@ -68,14 +68,14 @@ def test_processes_race_for_the_same_hook_token(world, store, tmp_path):
     assert created == {f"shared-{i}": 1 for i in range(IDS)}
 
 
-def test_threads_race_in_one_process(world):
+def test_threads_race_in_one_process(world, store):
     run_id = new_run(world)
     outcomes = collections.Counter()
     lock = threading.Lock()
 
     def worker():
         # each thread opens its own world on the same directory, like separate components
-        w = open_world(world.root)
+        w = open_world(store)
         for i in range(IDS):
             try:
                 w.create_event(
@@ -89,6 +89,7 @@ def test_threads_race_in_one_process(world):
                 key = "conflict"
             with lock:
                 outcomes[key] += 1
+        w.close()
 
     threads = [threading.Thread(target=worker) for _ in range(4)]
     for t in threads:
@@ -121,7 +122,8 @@ def test_pagination_while_another_process_appends(world, store):
 
 def test_lease_excludes_processes_and_is_taken_over_after_kill(world, store):
     run_id = new_run(world)
-    holder = spawn("lease", str(store), run_id)
+    # A dead holder's lease must come free: at once for flock, after the TTL for a lease row.
+    holder = spawn("lease", str(store), run_id, env={"WFCTL_LEASE_TTL": "1"})
     try:
         assert holder.stdout.readline().strip() == "held"
         with pytest.raises(LeaseBusyError):
@@ -130,13 +132,14 @@ def test_lease_excludes_processes_and_is_taken_over_after_kill(world, store):
         with pytest.raises(LeaseBusyError):
             with world.lease(run_id, wait=0.2):
                 pass
-        holder.kill()  # SIGKILL: the kernel drops the flock with the process
+        holder.kill()  # SIGKILL: no release; flock dies with it, a lease row expires
         holder.wait()
         with world.lease(run_id, wait=30):
             other = open_world(store)
             with pytest.raises(LeaseBusyError):
                 with other.lease(run_id):
                     pass
+            other.close()
     finally:
         if holder.poll() is None:
             holder.kill()
@@ -165,3 +168,44 @@ def test_lease_excludes_threads(world):
     t.join()
     with world.lease(run_id, wait=None):
         pass
+
+
+def test_threads_share_one_world_instance(world):
+    """One World used by many threads (the engine's step executor): same-run writes serialize,
+    duplicates are refused once each, other runs proceed in parallel."""
+    runs = [new_run(world) for _ in range(3)]
+    outcomes = collections.Counter()
+    lock = threading.Lock()
+
+    def worker(seed: int) -> None:
+        for i in range(IDS):
+            run_id = runs[(i + seed) % len(runs)]
+            try:
+                world.create_events(
+                    run_id,
+                    [
+                        ("step_created", f"step_{i}", {"stepName": "s", "input": b""}),
+                        ("step_started", f"step_{i}", None),
+                    ],
+                )
+                key = "ok"
+            except EntityConflictError:  # step_started of a step another thread started
+                key = "conflict"
+            with lock:
+                outcomes[key] += 1
+
+    threads = [threading.Thread(target=worker, args=(0,)) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    # every run got each of its steps created exactly once and started at least once
+    for run_id in runs:
+        events = world.list_events(run_id).data
+        created = collections.Counter(
+            e["correlationId"] for e in events if e["eventType"] == "step_created"
+        )
+        assert set(created.values()) == {1}
+        ids = [e["eventId"] for e in events]
+        assert ids == sorted(ids) and len(set(ids)) == len(ids)
+    assert sum(len(world.list_steps(r, limit=100).data) for r in runs) == IDS
