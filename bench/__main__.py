@@ -10,6 +10,11 @@ to ``bench/results/bench-<timestamp>.json``.
     python -m bench                     # full suite, 3 runs per row, fsync on
     python -m bench --quick             # CI-sized: N ≤ 50, 1 run per row
     python -m bench --only seq- --runtime snapshot --repeat 5
+    python -m bench --headline --data-dir /mnt/disk/bench   # issue table + growth + CLI only
+    python -m bench --headline --compare /tmp/wfctl-old     # the same rows for older code too
+
+Every repetition is preceded by the fsync probe (one durable small append, ``bench/probe.py``)
+in the same data directory, and the headline table divides the engine's per-step time by it.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ import os
 import platform
 import subprocess
 import sys
+import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -28,12 +34,16 @@ from typing import Any
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from bench.report import growth, render
+from bench.report import growth, headline, render
 from bench.runner import ROOT, run_row
-from bench.workloads import RUNTIMES, WORKLOADS, Workload
+from bench.workloads import GROWTH_KEYS, HEADLINE_KEYS, RUNTIMES, WORKLOADS, Workload
 
 RESULTS = Path(__file__).resolve().parent / "results"
-EXTRAS = {"vm": "bench.vm_bench", "world": "bench.world_bench"}  # optional, written by others
+EXTRAS = {  # optional, written by others
+    "vm": "bench.vm_bench",
+    "world": "bench.world_bench",
+    "postgres": "bench.postgres_bench",  # the Postgres column: per-step overhead, fleet runs/s
+}
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -68,6 +78,31 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--runtime", action="append", choices=RUNTIMES, default=[], help="only this runtime"
     )
     ap.add_argument("--no-extras", action="store_true", help="skip the VM / world micro-benchmarks")
+    ap.add_argument(
+        "--headline",
+        action="store_true",
+        help="only the issue-9 rows (sequential 10/50/200, Promise.all 50, 50 × 10 KB), the "
+        "growth rows (N = 10/200/1000, both runtimes) and the CLI section",
+    )
+    ap.add_argument(
+        "--data-dir",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="write the runs' data (and the fsync probe) under DIR (default: the system temp dir)",
+    )
+    ap.add_argument(
+        "--compare",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="also run every selected row (interleaved) with the wfctl code in DIR, e.g. "
+        "`git archive OLD | tar -x -C DIR`: before/after in one run",
+    )
+    ap.add_argument("--no-cli", action="store_true", help="skip the whole-process CLI section")
+    ap.add_argument(
+        "--cli-count", type=int, default=7, metavar="K", help="starts per CLI command (default 7)"
+    )
     ap.add_argument("--no-warmup", action="store_true", help="do not warm each row's process first")
     ap.add_argument(
         "--output", type=Path, default=None, help="report path (default bench/results/…)"
@@ -81,14 +116,25 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return opts
 
 
+def _matches(key: str, only: list[str]) -> bool:
+    keys = {w.key for w in WORKLOADS}
+    # An exact key selects that row only (seq-10 is not seq-1000); other text is a substring.
+    return any(key == s if s in keys else s in key for s in only)
+
+
 def select(opts: argparse.Namespace) -> list[tuple[Workload, str]]:
     out = []
+    growth_keys = set(GROWTH_KEYS.values())
     for wl in WORKLOADS:
         if opts.quick and not wl.quick:
             continue
-        if opts.only and not any(s in wl.key for s in opts.only):
+        if opts.only and not _matches(wl.key, opts.only):
             continue
         for rt in opts.runtime or RUNTIMES:
+            if opts.headline and not (
+                (wl.key in HEADLINE_KEYS and rt == "snapshot") or wl.key in growth_keys
+            ):
+                continue
             out.append((wl, rt))
     return out
 
@@ -160,22 +206,36 @@ def main(argv: list[str] | None = None) -> int:
         disable=not sys.stdout.isatty(),
     )
     with progress:
-        task = progress.add_task("bench", total=len(jobs))
+        codes: list[Path | None] = [None] if opts.compare is None else [opts.compare, None]
+        task = progress.add_task("bench", total=len(jobs) * len(codes))
+        before: list[dict[str, Any]] = []
         for wl, rt in jobs:
-            progress.update(task, description=f"{wl.key} / {rt}")
-            rows.append(
-                run_row(
+            for code in codes:  # interleaved: old and new code see the same disk, same minute
+                progress.update(
+                    task, description=f"{wl.key} / {rt}" + (" (compare)" if code else "")
+                )
+                row = run_row(
                     wl,
                     rt,
                     repeat=repeat_large if wl.n >= 1000 else opts.repeat,
                     fsync=not opts.no_fsync,
                     max_seconds=opts.max_seconds,
                     warmup=not opts.no_warmup,
+                    data_dir=opts.data_dir,
+                    code=code,
                 )
-            )
-            progress.advance(task)
+                (before if code else rows).append(row)
+                progress.advance(task)
         extras: dict[str, Any] = {}
-        if not opts.no_extras and not opts.quick:
+        cli: dict[str, Any] = {}
+        if not opts.no_cli:
+            from bench import cli_bench
+
+            progress.update(task, description="CLI whole-process times")
+            cli["this"] = cli_bench.run(opts.cli_count, opts.data_dir)
+            if opts.compare is not None:
+                cli["compare"] = cli_bench.run(opts.cli_count, opts.data_dir, opts.compare)
+        if not opts.no_extras and not opts.quick and not opts.headline:
             for name, module in EXTRAS.items():
                 progress.update(task, description=f"extra: {module}")
                 res = run_extra(module, opts.max_seconds)
@@ -202,12 +262,17 @@ def main(argv: list[str] | None = None) -> int:
             "warmup": not opts.no_warmup,
             "snapshotEveryDefault": checkpoint_every(),
             "stepConcurrency": os.environ.get("WFCTL_STEP_CONCURRENCY", "8"),
+            "dataDir": str(opts.data_dir) if opts.data_dir else tempfile.gettempdir(),
+            "compare": str(opts.compare) if opts.compare else None,
             "path": str(path),
         },
         "rows": rows,
+        "compareRows": before,
+        "cli": cli,
         "growth": growth(rows),
         "extras": extras,
     }
+    report["headline"] = headline(report)
     report["meta"]["totalSeconds"] = time.monotonic() - t_start
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(report, indent=2, default=str) + "\n")

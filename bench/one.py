@@ -1,8 +1,13 @@
 """Run one workload × runtime, R times, in this (fresh) process; print one JSON line per run.
 
     python -m bench.one WORKLOAD_KEY RUNTIME [--repeat R] [--budget SECONDS] [--no-warmup]
+                        [--data-dir DIR] [--code DIR]
 
-Each repetition gets a fresh data directory. Lines on stdout (flushed as they happen, so a
+Each repetition gets a fresh data directory under ``--data-dir`` (default: the system temp dir),
+and right before it the fsync probe (``bench/probe.py``) runs in that same directory, so every
+repetition carries the cost of one durable append measured on its disk at that moment.
+``--code DIR`` runs the wfctl/worlds packages found in DIR instead of this checkout's (e.g. a
+``git archive`` of an older commit: before/after numbers measured in the same bench run). Lines on stdout (flushed as they happen, so a
 parent that kills this process on a time budget keeps the finished repetitions):
 
     {"type": "rep", "index": i, ...measurements..., "peakRssKb": ...}
@@ -26,6 +31,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from bench.probe import probe
 from bench.workloads import APP_DIR, BY_KEY, Workload
 
 
@@ -112,7 +118,13 @@ def main(argv: list[str] | None = None) -> int:
         "--budget", type=float, default=None, help="stop starting repetitions past this (s)"
     )
     ap.add_argument("--no-warmup", action="store_true")
+    ap.add_argument("--data-dir", type=Path, default=None, help="parent of the runs' data dirs")
+    ap.add_argument("--code", type=Path, default=None, help="import wfctl/worlds from DIR")
+    ap.add_argument("--probe-count", type=int, default=20, help="fsync probes before each run")
     opts = ap.parse_args(argv)
+    if opts.code is not None:
+        # bench.* is already imported from this checkout; only wfctl/worlds come from DIR.
+        sys.path.insert(0, str(opts.code.resolve()))
     wl = BY_KEY[opts.workload]
     started = time.monotonic()
 
@@ -123,7 +135,9 @@ def main(argv: list[str] | None = None) -> int:
     from wfctl.engine.app import App
 
     app = App.load(APP_DIR)
-    tmp = Path(tempfile.mkdtemp(prefix="wfctl-bench-"))
+    if opts.data_dir is not None:
+        opts.data_dir.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix="wfctl-bench-", dir=opts.data_dir))
     stopped = False
     try:
         if not opts.no_warmup:
@@ -145,6 +159,7 @@ def main(argv: list[str] | None = None) -> int:
                 stopped = True
                 break
             data = tmp / f"rep{i}"
+            probed = probe(tmp, opts.probe_count) if opts.probe_count > 0 else None
             t = time.monotonic()
             try:
                 rec = run_once(app, wl, opts.runtime, data)
@@ -156,6 +171,8 @@ def main(argv: list[str] | None = None) -> int:
                 }
             last = time.monotonic() - t
             rec.update(type="rep", index=i, peakRssKb=peak_rss_kb())
+            if probed is not None:
+                rec["probeMs"] = probed["medianMs"]
             emit(rec)
             shutil.rmtree(data, ignore_errors=True)
     finally:

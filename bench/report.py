@@ -7,7 +7,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from bench.workloads import GROWTH_KEYS, RUNTIMES
+from bench.workloads import GROWTH_KEYS, HEADLINE_KEYS, RUNTIMES
 
 
 def _ms(v: float | None) -> str:
@@ -144,6 +144,149 @@ def _flatten(data: Any, prefix: str = "") -> list[tuple[str, Any]]:
     return [(prefix.rstrip("."), data)]
 
 
+def _row(rows: list[dict[str, Any]], key: str, rt: str = "snapshot") -> dict[str, Any] | None:
+    r = next((r for r in rows if r["workload"] == key and r["runtime"] == rt), None)
+    return r if r and r.get("runs") else None
+
+
+def _span(r: dict[str, Any] | None) -> str:
+    if r is None:
+        return "—"
+    m = r["median"]["workflowMs"]
+    lo, hi = r.get("workflowMsMin"), r.get("workflowMsMax")
+    if lo is None or hi is None or r["runs"] < 2:
+        return _ms(m)
+    return f"{_ms(m)} ({_ms(lo)}–{_ms(hi)})"
+
+
+def _x(v: float | None) -> str:
+    return "—" if v is None else f"×{v:.2f}"
+
+
+def headline(report: dict[str, Any]) -> dict[str, Any]:
+    """The issue-9 numbers: per-step time against the fsync probe, and the goal ratios."""
+    rows, before = report["rows"], report.get("compareRows") or []
+    out: dict[str, Any] = {"rows": {}, "ratios": {}}
+    probes = [r["probeMs"] for r in rows if r.get("probeMs") is not None]
+    out["probeMs"] = {
+        "median": sorted(probes)[len(probes) // 2] if probes else None,
+        "min": min(probes, default=None),
+        "max": max(probes, default=None),
+    }
+    for key in HEADLINE_KEYS:
+        r, b = _row(rows, key), _row(before, key)
+        if r is None and b is None:
+            continue
+        per = r["median"]["perStepMs"] if r else None
+        probe = r.get("probeMs") if r else None
+        out["rows"][key] = {
+            "label": (r or b)["label"],
+            "workflowMs": r["median"]["workflowMs"] if r else None,
+            "perStepMs": per,
+            "probeMs": probe,
+            "perStepOverProbe": (per / probe) if (per and probe) else None,
+            "beforeWorkflowMs": b["median"]["workflowMs"] if b else None,
+            "afterOverBefore": (
+                r["median"]["workflowMs"] / b["median"]["workflowMs"] if (r and b) else None
+            ),
+        }
+
+    def ratio(a: str, z: str) -> float | None:
+        ra, rz = _row(rows, a), _row(rows, z)
+        if ra is None or rz is None:
+            return None
+        return ra["median"]["workflowMs"] / rz["median"]["workflowMs"]
+
+    out["ratios"] = {
+        "all50OverSeq50": ratio("all-50", "seq-50"),
+        "payload50OverSeq50": ratio("seq-payload-50", "seq-50"),
+        "growth1000over10": {rt: g["ratio1000to10"] for rt, g in report["growth"].items()},
+    }
+    return out
+
+
+def headline_table(report: dict[str, Any]) -> Table:
+    h = report["headline"]
+    compare = bool(report.get("compareRows"))
+    t = Table(
+        title="Issue 9: snapshot runtime, fsync on — workflow ms median (min–max), per step vs "
+        "one fsync'd append measured just before each run",
+        title_justify="left",
+        header_style="bold",
+    )
+    t.add_column("workload")
+    t.add_column("workflow ms", justify="right")
+    t.add_column("ms/step", justify="right")
+    t.add_column("probe ms", justify="right")
+    t.add_column("step ÷ probe", justify="right")
+    if compare:
+        t.add_column("before ms", justify="right")
+        t.add_column("after ÷ before", justify="right")
+    for key, v in h["rows"].items():
+        cells = [
+            v["label"],
+            _span(_row(report["rows"], key)),
+            _ms(v["perStepMs"]),
+            "—" if v["probeMs"] is None else f"{v['probeMs']:.3f}",
+            _x(v["perStepOverProbe"]),
+        ]
+        if compare:
+            cells += [_span(_row(report["compareRows"], key)), _x(v["afterOverBefore"])]
+        t.add_row(*cells)
+    return t
+
+
+def cli_table(cli: dict[str, Any]) -> Table:
+    from bench.cli_bench import TARGETS
+
+    t = Table(
+        title="Whole-process CLI time, ms: median (min–max) of fresh processes",
+        title_justify="left",
+        header_style="bold",
+    )
+    t.add_column("command")
+    t.add_column("ms", justify="right")
+    t.add_column("goal", justify="right")
+    if "compare" in cli:
+        t.add_column("before ms", justify="right")
+    for name, v in cli["this"].items():
+        cells = [
+            name + ("" if v.get("exit", 0) == 0 else f" [red](exit {v['exit']})[/]"),
+            f"{v['medianMs']:.0f} ({v['minMs']:.0f}–{v['maxMs']:.0f})",
+            f"≤ {TARGETS[name]:.0f}" if name in TARGETS else "floor",
+        ]
+        if "compare" in cli:
+            b = cli["compare"].get(name)
+            cells.append(
+                "—" if b is None else f"{b['medianMs']:.0f} ({b['minMs']:.0f}–{b['maxMs']:.0f})"
+            )
+        t.add_row(*cells)
+    return t
+
+
+def render_headline(report: dict[str, Any], console: Console) -> None:
+    h = report.get("headline")
+    if h and h["rows"]:
+        console.print(headline_table(report))
+        p, r = h["probeMs"], h["ratios"]
+        if p["median"] is not None:
+            console.print(
+                f"fsync probe (one O_APPEND write + fsync of a ~200-byte line, in the data dir): "
+                f"median {p['median']:.3f} ms over rows (min {p['min']:.3f}, max {p['max']:.3f})"
+            )
+        console.print(
+            f"goals: step ÷ probe ≤ ×2 · Promise.all 50 ÷ sequential 50 = {_x(r['all50OverSeq50'])} "
+            f"(≤ ×2) · 50 × 10 KB ÷ sequential 50 = {_x(r['payload50OverSeq50'])} (≤ ×2) · "
+            "growth 1000/10: "
+            + ", ".join(f"{rt} {_x(v)}" for rt, v in r["growth1000over10"].items())
+            + " (snapshot ≤ ×1.2)"
+        )
+        console.print()
+    if report.get("cli"):
+        console.print(cli_table(report["cli"]))
+        console.print()
+
+
 def render(report: dict[str, Any], console: Console) -> None:
     meta = report["meta"]
     console.print(
@@ -171,6 +314,8 @@ def render(report: dict[str, Any], console: Console) -> None:
     )
     console.print()
     console.print(growth_table(report["growth"]))
+    console.print()
+    render_headline(report, console)
     failed = [r for r in report["rows"] if r["status"] not in ("ok",)]
     if failed:
         console.print()

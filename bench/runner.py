@@ -18,6 +18,7 @@ GRACE_S = 10.0  # process start-up and warm-up on top of the row budget before t
 
 
 def child_env(wl: Workload, *, fsync: bool) -> dict[str, str]:
+    """The row's environment: fsync as asked, the workload's own settings, this checkout first."""
     env = dict(os.environ)
     for k in ("WORKFLOW_RUNTIME", "WFCTL_SNAPSHOT_EVERY"):  # the row decides these
         env.pop(k, None)
@@ -37,8 +38,15 @@ def run_row(
     fsync: bool,
     max_seconds: float | None,
     warmup: bool = True,
+    data_dir: Path | None = None,
+    code: Path | None = None,
 ) -> dict[str, Any]:
+    """Run one workload × runtime in a fresh ``bench.one`` process; ``code``: wfctl from there."""
     cmd = [sys.executable, "-m", "bench.one", wl.key, runtime, "--repeat", str(repeat)]
+    if data_dir is not None:
+        cmd += ["--data-dir", str(data_dir)]
+    if code is not None:
+        cmd += ["--code", str(code)]
     if max_seconds is not None:
         cmd += ["--budget", str(max_seconds)]
     if not warmup:
@@ -70,6 +78,7 @@ def run_row(
     done = next((x for x in lines if x.get("type") == "done"), None)
     warm = next((x for x in lines if x.get("type") == "warmup"), None)
     row = summarise(wl, runtime, reps, repeat=repeat)
+    row["code"] = "this" if code is None else str(code)
     rss = [x["peakRssKb"] for x in lines if "peakRssKb" in x]
     row["peakRssKb"] = max(rss) if rss else None
     row["warmupWallMs"] = warm["wallMs"] if warm else None
@@ -129,6 +138,10 @@ def summarise(
         "decodes": _median([r.get("decodes", 0) for r in ok]),
         "replays": _median([r.get("replays", 0) for r in ok]),
     }
+    flows = [r["workflowMs"] for r in ok if r.get("workflowMs") is not None]
+    row["workflowMsMin"] = min(flows) if flows else None
+    row["workflowMsMax"] = max(flows) if flows else None
+    row["probeMs"] = _median([r.get("probeMs") for r in reps])
     row["snapshotBytesPerSaveMax"] = max(saves) if saves else None
     row["reps"] = reps
     return row

@@ -105,3 +105,5 @@ BY_KEY: dict[str, Workload] = {w.key: w for w in WORKLOADS}
 RUNTIMES = ("snapshot", "replay")
 # The growth section: per-step overhead of sequential steps at these N, ratio last/first.
 GROWTH_KEYS = {10: "seq-10", 200: "seq-200", 1000: "seq-1000"}
+# The issue-9 headline table (snapshot runtime), in this order; the growth keys come on top.
+HEADLINE_KEYS = ("seq-10", "seq-50", "seq-200", "all-50", "seq-payload-50")

@@ -16,6 +16,8 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
+from .streams import StreamStore
+
 
 @dataclass
 class Page:
@@ -77,7 +79,7 @@ class Lease:
     owner: str
 
 
-class World(abc.ABC):
+class World(StreamStore, abc.ABC):
     """Event store for workflow runs.
 
     **Writes.** Every state change goes through :meth:`create_event`. It validates the event
@@ -134,14 +136,27 @@ class World(abc.ABC):
         """Validate, append and project one event. Raises ``worlds.errors.*``."""
 
     @abc.abstractmethod
-    def create_events(self, run_id: str, items: list[Any]) -> list[EventResult]:
+    def create_events(
+        self, run_id: str, items: list[Any], *, durable: bool = True
+    ) -> list[EventResult]:
         """Validate and append several events of one run in **one durable commit**.
 
         Items (:class:`EventItem`, tuples or dicts) are validated in order, each against the
         state including the earlier items. An item that is a duplicate
         (``EntityConflictError``) is skipped: its result has ``event=None`` and ``conflict``
         set; the others are written. Any other error aborts the whole batch (nothing written).
+
+        ``durable=False`` (group commit, perf): the batch is committed and visible at once, but
+        a world may let it reach stable storage with the run's next durable commit or
+        :meth:`flush` instead of its own (it survives a crash of this process either way; a
+        power loss before that fsync may lose it). A world may ignore the flag.
         """
+
+    def flush(self, run_id: str) -> None:
+        """Make every event of ``run_id`` committed through this world durable, and whatever
+        the world derives from them (e.g. the local reference files) present. The engine calls
+        it when an invocation suspends or ends; releasing the run's lease does it too."""
+        return None
 
     def lease_lost(self, run_id: str) -> bool:
         """Whether this world's lease of ``run_id`` was found taken over by its heartbeat (the

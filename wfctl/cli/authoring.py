@@ -9,8 +9,6 @@ import typer
 
 from wfctl.cli.context import emit_json, guarded, merge_json, resolve_app_dir, state
 from wfctl.engine.app import App
-from wfctl.engine.check import check_app
-from wfctl.engine.dts import render_dts
 from wfctl.errors import AppError
 
 AppOpt = Annotated[
@@ -23,6 +21,8 @@ def check_cmd(ctx: typer.Context, app_dir: AppOpt = None, json_out: JsonOpt = Fa
     """Check the app: every useStep name has a registered Python step (exit 2 if not)."""
     st = merge_json(ctx, json_out)
     with guarded(st):
+        from wfctl.engine.check import check_app  # loaded by this command only (issue 9)
+
         report = check_app(App.load(resolve_app_dir(app_dir)))
         if st.json:
             emit_json(
@@ -59,6 +59,8 @@ def types_cmd(
         if not application.steps:
             raise AppError(f"{application.app_dir / 'steps.py'} registers no steps")
         target = output or application.app_dir / "workflow-steps.d.ts"
+        from wfctl.engine.dts import render_dts
+
         target.write_text(render_dts(application.steps), encoding="utf-8")
         st.out.print(f"wrote {target} ({len(application.steps)} steps)")
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from wfctl.cli import authoring, context, progress, render
+from wfctl.cli import authoring, context, fastparams, lazy_module, streams_cmd, view
 from wfctl.cli.context import (
     EXIT_FAILED,
     CliState,
@@ -27,12 +27,19 @@ from wfctl.cli.context import (
 )
 from wfctl.cli.db import db_app
 from wfctl.cli.jsonout import decode_field, entity_json, error_json
+from wfctl.cli.reader import Reader
 from wfctl.config import validate_env
 from wfctl.engine import codestore
 from wfctl.engine.app import App, short_name
-from wfctl.engine.engine import Engine, RunResult
 from wfctl.errors import UsageError
 from worlds import all_items
+
+if TYPE_CHECKING:  # the engine module loads the runtimes; commands import it when they run
+    from wfctl.engine.engine import Engine, RunResult
+
+render = lazy_module("wfctl.cli.render")  # rich: loaded by the commands that print tables
+progress = lazy_module("wfctl.cli.progress")  # the live view: rich and the engine
+fastparams.install()  # plain parameters without pydantic (see the module)
 
 app = typer.Typer(
     name="wfctl",
@@ -54,6 +61,7 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document o
 AppOpt = Annotated[
     Path | None, typer.Option("--app", help="App directory (default: $WFCTL_APP or .).")
 ]
+streams_cmd.register(inspect_app)  # inspect stream / inspect streams
 DecryptOpt = Annotated[
     bool, typer.Option("--decrypt", help="Decrypt payloads with WFCTL_ENCRYPTION_KEY.")
 ]
@@ -108,13 +116,20 @@ def main_options(
         st.data_dir = resolve_data_dir(data_dir)
         st.world_target = resolve_target(world, data_dir)
     ctx.obj = st
-    render.configure(tty=sys.stdout.isatty(), wide=wide)
+    view.configure(tty=sys.stdout.isatty(), wide=wide)
     context.global_app_dir = app_dir
+
+
+def _reader(st: CliState) -> Reader:
+    """The world and run keys, for commands that only read (no engine module loaded)."""
+    return Reader(open_store(st))
 
 
 def _engine(
     st: CliState, app_dir: Path | None, *, need_app: bool = True, live: bool = False
 ) -> Engine:
+    from wfctl.engine.engine import Engine
+
     world = open_store(st)
     application = App.load(resolve_app_dir(app_dir or st.app_dir)) if need_app else None
     if not live:
@@ -281,7 +296,7 @@ def inspect_runs(
             raise UsageError(
                 f"unknown status {status!r} (pending, running, completed, failed, cancelled)"
             )
-        engine = _engine(st, None, need_app=False)
+        engine = _reader(st)
         wf = (
             None
             if workflow is None
@@ -320,7 +335,7 @@ def inspect_run(
     if follow:
         _follow_run(st, run_id, until_end=until_end, decrypt=decrypt)
     with guarded(st):
-        engine = _engine(st, None, need_app=False)
+        engine = _reader(st)
         run = engine.get_run(run_id)
         key = engine.run_key(run_id)
         events = engine.world.list_events(run_id).data
@@ -330,6 +345,9 @@ def inspect_run(
         steps = _all_steps(engine, run_id)
         doc["steps"] = [entity_json(s, key, decrypt=decrypt) for s in steps]
         doc["eventCount"] = len(events)
+        from wfctl.engine.children import children_of
+
+        doc["children"] = children_of(engine.world, run_id)  # runs it started (start())
         snap = engine.world.load_snapshot(run_id)
         doc["snapshotBytes"] = len(snap[0]) if snap else None
         doc["codeHash"] = codestore.effective_hash(engine.world, run)
@@ -344,6 +362,8 @@ def inspect_run(
     print_run(con, doc, events, key, decrypt=decrypt)
     con.print(f"  code: {doc['codeHash'] or '(not pinned: runs the code on disk)'}")
     con.print()
+    if doc["children"]:
+        con.print(f"  children: {', '.join(doc['children'])}")
     render.steps_table(con, sorted(doc["steps"], key=lambda s: s["createdAt"]))
     if follow:
         _exit_for_status(doc["status"])
@@ -405,7 +425,7 @@ def inspect_logs(ctx: typer.Context, run_id: str, json_out: JsonOpt = False) -> 
         render.logs_lines(st.out, lines)
 
 
-def _all_steps(engine: Engine, run_id: str) -> list[dict[str, Any]]:
+def _all_steps(engine: Engine | Reader, run_id: str) -> list[dict[str, Any]]:
     return all_items(lambda c: engine.world.list_steps(run_id, cursor=c, limit=1000, sort="asc"))
 
 
@@ -416,7 +436,7 @@ def inspect_steps(
     """The steps of a run."""
     st = merge_json(ctx, json_out)
     with guarded(st):
-        engine = _engine(st, None, need_app=False)
+        engine = _reader(st)
         engine.get_run(run_id)
         key = engine.run_key(run_id)
         items = [entity_json(s, key, decrypt=decrypt) for s in _all_steps(engine, run_id)]
@@ -433,7 +453,7 @@ def inspect_events(
     """The event log of a run, oldest first."""
     st = merge_json(ctx, json_out)
     with guarded(st):
-        engine = _engine(st, None, need_app=False)
+        engine = _reader(st)
         engine.get_run(run_id)
         key = engine.run_key(run_id)
         page = engine.world.list_events(run_id)
@@ -454,7 +474,7 @@ def inspect_hooks(
     """Live hooks (all runs, or one run's)."""
     st = merge_json(ctx, json_out)
     with guarded(st):
-        engine = _engine(st, None, need_app=False)
+        engine = _reader(st)
         if run:
             engine.get_run(run)
         page = engine.world.list_hooks(run_id=run, limit=1000)
@@ -470,7 +490,7 @@ def inspect_sleeps(ctx: typer.Context, run_id: str, json_out: JsonOpt = False) -
     """The durable timers of a run, from its events."""
     st = merge_json(ctx, json_out)
     with guarded(st):
-        engine = _engine(st, None, need_app=False)
+        engine = _reader(st)
         engine.get_run(run_id)
         sleeps: dict[str, dict[str, Any]] = {}
         for e in engine.world.list_events(run_id).data:

@@ -13,15 +13,17 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
-from rich.console import Console
 
 from wfctl.errors import NotFoundError, UsageError, WfctlError
 from wfctl.serde.depth import MAX_DEPTH, DepthError, check_depth
 from worlds import World, default_target, is_postgres_target, open_world
 from worlds import errors as werr
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_NOT_FOUND = 0, 1, 2, 3
 
@@ -39,10 +41,14 @@ class CliState:
 
     @property
     def out(self) -> Console:
+        from rich.console import Console  # not loaded by commands that print JSON or nothing
+
         return Console(highlight=False)
 
     @property
     def err(self) -> Console:
+        from rich.console import Console
+
         return Console(stderr=True, highlight=False, soft_wrap=True)
 
     @property

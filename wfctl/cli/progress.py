@@ -19,6 +19,7 @@ from typing import Any
 from rich.console import Console
 from rich.markup import escape
 
+from wfctl.engine import hotpath
 from wfctl.engine.observer import RunObserver
 from wfctl.engine.runlogs import read_logs, real_stream
 from wfctl.engine.timefmt import clock, duration, relative
@@ -315,6 +316,8 @@ def ctrl_c(err: Console, world: World, observer: RunObserver) -> Iterator[None]:
                 "they will be retried)",
                 markup=False,
             )
+            if hotpath.defer_interrupt():  # a step runs on this thread: raised after it
+                return
             raise KeyboardInterrupt
         for line in interrupted_message(world, getattr(observer, "last_run", None)):
             err.print(line, markup=False)

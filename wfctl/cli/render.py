@@ -9,7 +9,6 @@ header, no colour, every column (the ``--wide`` set) — for ``cut``, ``awk`` an
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -19,6 +18,7 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
+from wfctl.cli.view import VIEW
 from wfctl.engine.app import short_name
 
 STATUS_STYLE = {
@@ -40,19 +40,7 @@ class Col:
     style_status: bool = False
 
 
-@dataclass
-class View:
-    """How the current command prints tables (set once from the CLI state)."""
-
-    tty: bool
-    wide: bool = False
-
-
-_view = View(tty=sys.stdout.isatty())
-
-
-def configure(*, tty: bool, wide: bool) -> None:
-    _view.tty, _view.wide = tty, wide
+_view = VIEW
 
 
 def status_text(status: str) -> str:

@@ -10,9 +10,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+from wfctl.streams import Chunk
 from worlds import World
 
 from .info import TERMINAL, RunInfo, outcome
@@ -107,6 +109,33 @@ class AsyncClient:
 
     async def cancel(self, run_id: str) -> str:
         return await asyncio.to_thread(self.sync.cancel, run_id)
+
+    async def read_stream(
+        self,
+        run_id: str,
+        *,
+        namespace: str | None = None,
+        start_index: int = 0,
+        follow: bool = True,
+        timeout: float | None = None,
+    ) -> AsyncIterator[Chunk]:
+        """``async for chunk in client.read_stream(run_id)``: as :meth:`Client.read_stream`
+        (each poll of the world runs in a worker thread)."""
+        chunks = await asyncio.to_thread(
+            lambda: self.sync.read_stream(
+                run_id,
+                namespace=namespace,
+                start_index=start_index,
+                follow=follow,
+                timeout=timeout,
+            )
+        )
+        done = object()
+        try:
+            while isinstance(item := await asyncio.to_thread(next, chunks, done), Chunk):
+                yield item
+        finally:
+            chunks.close()
 
     async def close(self) -> None:
         await asyncio.to_thread(self.sync.close)

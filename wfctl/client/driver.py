@@ -17,6 +17,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 
+from wfctl.engine.children import parent_run_id
 from wfctl.engine.engine import TERMINAL_STATUSES, Engine
 from worlds import all_items
 
@@ -65,9 +66,11 @@ class Driver:
 
     def _drive(self, run_id: str) -> None:
         status = None
+        parent = None
         try:
             res = self.engine.drive(run_id, wait=True, timeout=self.grace, lease_wait=2.0)
             status = res.status
+            parent = parent_run_id(res.run)
         except Exception:  # the run stays in the world; result() reports what it finds there
             log.exception("driving run %s failed", run_id)
         finally:
@@ -84,6 +87,8 @@ class Driver:
             self.submit(run_id)
         elif status is not None and status not in TERMINAL_STATUSES:
             self._schedule(run_id)
+        elif parent is not None:
+            self.submit(parent)  # a child ended: its parent may be waiting on it
 
     def _schedule(self, run_id: str) -> None:
         """Submit the run again when its next timer or step retry is due (if it has one)."""

@@ -5,11 +5,13 @@ from __future__ import annotations
 import os
 import threading
 import time
+from collections.abc import Generator
 from pathlib import Path
 from typing import Any
 
 from wfctl.engine.app import App, short_name
 from wfctl.engine.engine import Engine
+from wfctl.streams import Chunk, read_stream
 from worlds import World, open_world
 
 from .driver import Driver
@@ -179,6 +181,29 @@ class Client:
     def cancel(self, run_id: str) -> str:
         """Cancel a pending or running run; returns its status (``"cancelled"``)."""
         return self.engine.cancel(run_id).status
+
+    def read_stream(
+        self,
+        run_id: str,
+        *,
+        namespace: str | None = None,
+        start_index: int = 0,
+        follow: bool = True,
+        timeout: float | None = None,
+    ) -> Generator[Chunk, None, None]:
+        """The chunks steps wrote to the run's stream (``getWritable({namespace})``), decoded,
+        in order: see :func:`wfctl.streams.read_stream` (negative ``start_index`` counts from
+        the end; ``follow`` waits until the stream closes or the run ends)."""
+        self.engine.get_run(run_id)  # NotFoundError for an unknown run
+        return read_stream(
+            run_id,
+            namespace=namespace,
+            start_index=start_index,
+            follow=follow,
+            timeout=timeout,
+            world=self.world,
+            key=self.engine.run_key(run_id),
+        )
 
     # -- lifetime -------------------------------------------------------------------------
 

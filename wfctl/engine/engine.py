@@ -17,16 +17,14 @@ import logging
 import os
 import threading
 import time
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
-
-from ulid import ULID
+from typing import TYPE_CHECKING, Any
 
 from wfctl import __version__
 from wfctl.config import env_int
-from wfctl.engine import codestore
+from wfctl.engine import children, codestore, hotpath
 from wfctl.engine.app import App, short_name, workflow_id
 from wfctl.engine.check import require_valid
 from wfctl.engine.executor import StepExecutor, StepOutcome, plain_error_text
@@ -39,9 +37,6 @@ from wfctl.runtime import logsink
 from wfctl.runtime.base import Runtime, choose_runtime, runtime_of_run
 from wfctl.runtime.bundle import Bundle
 from wfctl.runtime.events import EventFeed, iso_to_ms
-from wfctl.runtime.machine import VMState, template_for
-from wfctl.runtime.replay import ReplayRuntime
-from wfctl.runtime.snapshot import SnapshotRuntime
 from wfctl.serde import crypto, payload
 from wfctl.serde.depth import DepthError, check_depth
 from wfctl.serde.errors import PayloadError
@@ -60,7 +55,18 @@ from worlds.errors import (
     WorldError,
 )
 
+if TYPE_CHECKING:
+    from wfctl.runtime.machine import VMState
+
 log = logging.getLogger("wfctl.engine")
+
+
+def template_for(bundle: Any) -> Any:
+    # The VM (wasmtime) loads only where a workflow executes, not for `wfctl inspect`.
+    from wfctl.runtime.machine import template_for
+
+    return template_for(bundle)
+
 
 TERMINAL_EVENTS = {"run_completed", "run_failed", "run_cancelled"}
 TERMINAL_STATUSES = {"completed", "failed", "cancelled"}
@@ -120,6 +126,12 @@ class LogState:
             elif t == "wait_completed":
                 self.open_waits.pop(cid, None)
 
+    def next_due_ms(self) -> int | None:
+        """The earliest open timer or step retry (epoch ms): work the run has without help."""
+        times = list(self.open_waits.values())
+        times += [s["retryAfter"] for s in self.steps.values() if not s["done"] and s["retryAfter"]]
+        return min(times, default=None)
+
 
 def _now_ms() -> int:
     return int(time.time() * 1000)
@@ -153,6 +165,7 @@ class Engine:
         if app is not None:
             # Configuration and code errors surface before anything is written.
             choose_runtime(None)
+            children.max_children()
             template_for(app.bundle)
 
     # -- helpers ---------------------------------------------------------------------
@@ -212,7 +225,9 @@ class Engine:
                 f"{', '.join(known) or 'no workflows'}"
             )
         run_id_given = run_id is not None
-        run_id = run_id or f"wrun_{ULID()}"
+        from worlds.rules import new_run_id  # the world's ULIDs: no python-ulid import
+
+        run_id = run_id or new_run_id()
         key = self.run_key(run_id)
         if input_text is not None:
             encoded = payload.wrap_text(input_text, key)
@@ -274,16 +289,19 @@ class Engine:
             return RunResult(
                 self.world.get_run(run_id),
                 notes=[f"run {run_id} is being driven by another process, which will pick this up"],
+                stats={"lease": "busy"},
             )
         except LeaseLostError:  # fenced: another worker took the lease over; stop cleanly
             return RunResult(
                 self.world.get_run(run_id),
                 notes=[f"run {run_id}: lease taken over by another worker; stopped driving it"],
+                stats={"lease": "lost"},
             )
 
     def resume_hook(
         self, token: str, value: Any, *, drive: bool = True, timeout: float | None = None
     ) -> RunResult:
+        children.refuse_reserved_token(token)  # wfctl:child:* is the engine's own
         try:
             hook = self.world.get_hook_by_token(token)
         except HookNotFoundError as exc:
@@ -306,7 +324,8 @@ class Engine:
         if not drive:
             return RunResult(self.world.get_run(run_id))
         # A process already driving the run sees the payload on its next look at the log.
-        return self.drive(run_id, wait=True, timeout=timeout, lease_wait=5.0)
+        result = self.drive(run_id, wait=True, timeout=timeout, lease_wait=5.0)
+        return children.drive_ancestors(self, result, timeout)
 
     def cancel(self, run_id: str) -> RunResult:
         run = self.get_run(run_id)
@@ -321,6 +340,8 @@ class Engine:
         except EntityConflictError as exc:
             raise UsageError(f"run {run_id} cannot be cancelled: {exc}") from exc
         self.world.delete_snapshot(run_id)
+        children.cancel_children(self, run_id)  # cascade (docs: child workflows)
+        children.notify_parent(self.world, run_id)
         return RunResult(self.world.get_run(run_id))
 
     # -- runtime construction (also used by the replay checker) ---------------------------
@@ -337,11 +358,15 @@ class Engine:
         bundle: Bundle | None = None,
     ) -> Runtime:
         """``bundle``: the code to run; default the run's pinned code (engine.codestore)."""
+        from wfctl.runtime.replay import ReplayRuntime
+        from wfctl.runtime.snapshot import SnapshotRuntime
+
         app = self._require_app()
         if bundle is None:
             bundle = codestore.bundle_for_run(self.world, run, app.bundle)
         ctx = workflow_context(run, key)
         ctx["verify"] = verify  # wfctl replay: also report log events left after the workflow ends
+        ctx["maxChildren"] = children.max_children()  # start() limit (docs/STREAMS.md)
         if name == "replay":
             return ReplayRuntime(bundle, ctx, feed)
         return SnapshotRuntime(bundle, ctx, feed, world or self.world, key)
@@ -401,7 +426,10 @@ class _Invocation:
         self.state = LogState()
         self.notes: list[str] = []
         self.events_written = 0
+        self.written_ids: set[str] = set()
         self.watch = RunWatch(self.world, run_id, self.key, engine.observer)
+        self._inflight: dict[str, Future[StepOutcome]] = {}
+        self._started: dict[str, Any] = {}  # step id -> its step_started, written with a batch
 
     # -- log ------------------------------------------------------------------------------
 
@@ -423,7 +451,19 @@ class _Invocation:
             return None
         if res.event is not None:
             self.events_written += 1
+            self.written_ids.add(res.event["eventId"])
         return res.event
+
+    def last_seen_event_id(self) -> str | None:
+        """The last event of the log this invocation has accounted for: what it read, plus its
+        own writes after that, up to the first event someone else wrote (a worker must treat
+        that one as news)."""
+        last = self.state.events[-1]["eventId"] if self.state.events else None
+        for ev in self.world.list_events(self.run_id, cursor=self.state.cursor).data:
+            if ev["eventId"] not in self.written_ids:
+                break
+            last = ev["eventId"]
+        return last
 
     # -- main loop --------------------------------------------------------------------------
 
@@ -437,6 +477,9 @@ class _Invocation:
             self.watch.end()
 
     def _run(self) -> RunResult:
+        from wfctl.runtime.replay import ReplayRuntime
+        from wfctl.runtime.snapshot import SnapshotRuntime
+
         run = self.world.get_run(self.run_id)
         runtime_name = runtime_of_run(run)  # validated before anything is written
         self.engine.check_key(run)
@@ -458,23 +501,35 @@ class _Invocation:
             runtime_name = "snapshot"  # `wfctl snapshot RUN_ID` moved this run onto snapshots
         feed = EventFeed(self.key)
         runtime = self.engine.make_runtime(run, runtime_name, feed, self.key)
-        executor = StepExecutor(self.world, self.app)
-        pool = ThreadPoolExecutor(
-            max_workers=self.engine.concurrency, thread_name_prefix="wfctl-step"
-        )
+        # Step lifecycle events are group-committed: the run's next batch (or the flush when
+        # the invocation ends, before anything is reported) makes them durable.
+        executor = StepExecutor(self.world, self.app, defer=True)
+        pool = hotpath.StepPool(self.engine.concurrency)
         inflight: dict[str, Future[StepOutcome]] = {}
+        self._inflight = inflight
         try:
+            stopped = True
             self._loop(run, runtime, executor, pool, inflight)
+            stopped = False
         finally:
             for fut in inflight.values():
-                fut.result()  # a step already running finishes and records its outcome
+                # A step already running finishes and records its outcome. When the loop itself
+                # failed (e.g. a fenced write after a lease takeover), a step's error must not
+                # mask why it stopped.
+                if stopped:
+                    fut.exception()
+                else:
+                    fut.result()
             pool.shutdown(wait=True)
             runtime.close()
             self.notes.extend(runtime.notes)
+            self.world.flush(self.run_id)  # durable, and projected, before anything is reported
         stats: dict[str, Any] = {
             "runtime": runtime.name,
             "eventsWritten": self.events_written,
             "decodes": feed.decodes,
+            "lastEventId": self.last_seen_event_id(),
+            "nextDueMs": self.state.next_due_ms(),  # for workers: when it has work again
         }
         if isinstance(runtime, SnapshotRuntime):
             stats.update(snapshotSource=runtime.source, snapshotSizes=runtime.saved_sizes)
@@ -487,9 +542,11 @@ class _Invocation:
         run: dict,
         runtime: Runtime,
         executor: StepExecutor,
-        pool: ThreadPoolExecutor,
+        pool: hotpath.StepPool,
         inflight: dict,
     ) -> None:
+        from wfctl.runtime.machine import VMState
+
         while True:
             self.refresh()
             if self.state.terminal:
@@ -523,9 +580,11 @@ class _Invocation:
                 if not p.get("hasCreatedEvent") or (p["type"] == "hook" and p.get("disposed"))
             ]
             if uncreated:
-                leaving = not any(
-                    p["type"] == "step" for p in pending
-                ) and not self._will_wait_for_timer(pending)
+                leaving = (
+                    not any(p["type"] == "step" for p in pending)
+                    and not self._will_wait_for_timer(pending)
+                    and not children.keeps_parent(self, pending)
+                )
                 if leaving:
                     runtime.save()  # the reference order: heap first, then the events it leads to
                 conflicted = self._create(uncreated)
@@ -540,11 +599,16 @@ class _Invocation:
                     p["hasCreatedEvent"] = True
                 pending = [p for p in pending if not (p["type"] == "hook" and p.get("disposed"))]
 
+            if children.settle(self, pending, idle=not inflight):
+                continue  # a child ended: the workflow sees it before anything else
+
             if not pending:
                 self._fail(_runtime_failure(UNSETTLEABLE))
                 return
 
-            if self.engine.stopping.is_set():  # shutting down: start nothing new, stay resumable
+            # Shutting down: start nothing new, stay resumable (a step whose step_started went
+            # out with the last batch still runs: its attempt is recorded).
+            if self.engine.stopping.is_set() and not self._started:
                 runtime.save()
                 return
             retry_at = self._schedule(run, pending, executor, pool, inflight)
@@ -583,6 +647,8 @@ class _Invocation:
         while (remaining := due_ms / 1000 - time.time()) > 0:
             if self.engine.stopping.wait(min(remaining, 1.0)):
                 return
+            if self.world.lease_lost(self.run_id):  # taken over while we slept: stop now
+                raise LeaseLostError(f"The lease of run {self.run_id} was taken over.")
             self.refresh()
             if len(self.state.events) != before:
                 return
@@ -608,37 +674,13 @@ class _Invocation:
         return wrote
 
     def _create(self, items: list[dict]) -> bool:
-        """Write the events for operations the log does not have yet; True on a hook conflict."""
-        conflicted = False
-        for (
-            p
-        ) in items:  # hooks first, as the reference: their tokens must be claimed before steps run
-            if p["type"] != "hook":
-                continue
-            if not p.get("hasCreatedEvent"):
-                data: dict[str, Any] = {"token": p["token"], "isWebhook": bool(p.get("isWebhook"))}
-                if p.get("metadata") is not None:
-                    data["metadata"] = payload.wrap_text(p["metadata"], self.key)
-                ev = self.write("hook_created", p["correlationId"], data)
-                conflicted = conflicted or (ev is not None and ev["eventType"] == "hook_conflict")
-            elif p.get("disposed"):
-                try:
-                    self.write("hook_disposed", p["correlationId"])
-                except HookNotFoundError:
-                    pass
-        for p in items:
-            if p.get("hasCreatedEvent"):
-                continue
-            if p["type"] == "step":
-                self.write(
-                    "step_created",
-                    p["correlationId"],
-                    {"stepName": p["stepName"], "input": payload.wrap_text(p["input"], self.key)},
-                )
-            elif p["type"] == "wait":
-                self.write(
-                    "wait_created", p["correlationId"], {"resumeAt": _iso_ms(int(p["resumeAt"]))}
-                )
+        """Write the events for operations the log does not have yet; True on a hook conflict.
+        One batch (group commit), with the step_started of the steps about to run."""
+        free = max(0, self.engine.concurrency - len(self._inflight))
+        if self.engine.stopping.is_set():
+            free = 0  # shutting down: create, but start nothing new
+        conflicted, started = hotpath.create_pending(self, items, free)
+        self._started.update(started)
         return conflicted
 
     def _schedule(
@@ -646,12 +688,14 @@ class _Invocation:
         run: dict,
         pending: list[dict],
         executor: StepExecutor,
-        pool: ThreadPoolExecutor,
+        pool: hotpath.StepPool,
         inflight: dict,
     ) -> int | None:
-        """Submit every runnable step; returns the earliest future retry time (ms) if any."""
+        """Submit every runnable step; returns the earliest future retry time (ms) if any.
+        The only runnable step (nothing else in flight) runs inline, on this thread."""
         now = _now_ms()
         earliest: int | None = None
+        runnable = []
         for p in pending:
             if p["type"] != "step":
                 continue
@@ -663,7 +707,16 @@ class _Invocation:
             if ra is not None and ra > now:
                 earliest = ra if earliest is None else min(earliest, ra)
                 continue
-            inflight[cid] = pool.submit(executor.run, run, cid, p["stepName"], self.key)
+            if self.engine.stopping.is_set() and cid not in self._started:
+                continue
+            runnable.append(p)
+        for p in runnable:
+            cid = p["correlationId"]
+            args = (run, cid, p["stepName"], self.key, self._started.pop(cid, None))
+            if len(runnable) == 1 and not inflight:
+                inflight[cid] = pool.run_inline(executor.run, *args)
+            else:
+                inflight[cid] = pool.submit(executor.run, *args)
             self.watch.step_submitted(cid, p["stepName"])
         return earliest
 
@@ -673,6 +726,7 @@ class _Invocation:
         output = payload.wrap_text(vm_state.result or "[-1]", self.key)
         self.write("run_completed", data={"output": output})
         self.world.delete_snapshot(self.run_id)
+        children.notify_parent(self.world, self.run_id)
 
     def _fail(self, error: dict[str, Any]) -> None:
         text = error.get("error")
@@ -698,6 +752,7 @@ class _Invocation:
             },
         )
         self.world.delete_snapshot(self.run_id)
+        children.notify_parent(self.world, self.run_id)
 
 
 def _runtime_failure(message: str) -> dict[str, Any]:

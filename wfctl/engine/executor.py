@@ -6,7 +6,6 @@ Every world write tolerates a concurrent writer (conflict = someone else finishe
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import traceback
 from dataclasses import dataclass
@@ -15,13 +14,15 @@ from typing import Any
 
 from wfctl.config import env_float
 from wfctl.engine.app import App, short_name
+from wfctl.engine.children import builtin_step
 from wfctl.engine.registry import StepMetadata, _current
 from wfctl.engine.tracebacks import user_traceback
 from wfctl.errors import FatalError, RetryableError
 from wfctl.serde import payload
 from wfctl.serde.depth import check_depth
 from wfctl.serde.values import JSError
-from worlds import World
+from wfctl.streams import bind_args, step_streams
+from worlds import EventResult, World
 from worlds.errors import EntityConflictError, RunExpiredError, TooEarlyError
 
 log = logging.getLogger("wfctl.steps")
@@ -111,16 +112,36 @@ def js_error_from(exc: BaseException, _seen: set[int] | None = None) -> JSError:
 
 
 class StepExecutor:
-    def __init__(self, world: World, app: App) -> None:
+    """``defer=True`` (the engine, under the run's lease): the step's own events are
+    group-committed -- appended at once, made durable by the run's next batch or flush."""
+
+    def __init__(self, world: World, app: App, *, defer: bool = False) -> None:
         self.world = world
         self.app = app
+        self.defer = defer
+
+    def _append(
+        self, run_id: str, kind: str, step_id: str, data: dict[str, Any] | None = None
+    ) -> EventResult:
+        if not self.defer:
+            return self.world.create_event(run_id, kind, correlation_id=step_id, event_data=data)
+        (res,) = self.world.create_events(run_id, [(kind, step_id, data)], durable=False)
+        if res.conflict is not None:
+            raise res.conflict
+        return res
 
     def run(
-        self, run: dict[str, Any], step_id: str, step_name: str, key: bytes | None
+        self,
+        run: dict[str, Any],
+        step_id: str,
+        step_name: str,
+        key: bytes | None,
+        started: EventResult | None = None,
     ) -> StepOutcome:
+        """One attempt; ``started``: its step_started, already written with the engine's batch."""
         run_id = run["runId"]
         short = short_name(step_name)
-        sd = self.app.step(step_name)
+        sd = builtin_step(step_name, self.world) or self.app.step(step_name)
         if sd is None:
             known = ", ".join(sorted(self.app.steps)) or "none"
             err = JSError(
@@ -132,7 +153,8 @@ class StepExecutor:
             return self._fail(run_id, step_id, err, key)
 
         try:
-            started = self.world.create_event(run_id, "step_started", correlation_id=step_id)
+            if started is None:
+                started = self._append(run_id, "step_started", step_id)
         except TooEarlyError as exc:
             return StepOutcome("retry", datetime.now(UTC) + timedelta(seconds=exc.retry_after))
         except EntityConflictError:
@@ -164,10 +186,14 @@ class StepExecutor:
         )
         token = _current.set(md)
         try:
-            if sd.is_async:
-                result = asyncio.run(sd.fn(*args))
-            else:
-                result = sd.fn(*args)
+            with step_streams(self.world, run_id, key, sd.is_async):
+                args = bind_args(args)  # getWritable() handles become writers
+                if sd.is_async:
+                    import asyncio  # only apps with async steps pay for it
+
+                    result = asyncio.run(sd.fn(*args))
+                else:
+                    result = sd.fn(*args)
         except BaseException as exc:  # noqa: BLE001 - a step failing (even by sys.exit() or
             # KeyboardInterrupt raised in its code) is data, not a crash of the engine
             return self._on_error(run_id, step_id, short, sd.max_retries, attempt, exc, key)
@@ -237,7 +263,7 @@ class StepExecutor:
         self, run_id: str, step_id: str, event_type: str, data: dict[str, Any], outcome: StepOutcome
     ) -> StepOutcome:
         try:
-            self.world.create_event(run_id, event_type, correlation_id=step_id, event_data=data)
+            self._append(run_id, event_type, step_id, data)
         except EntityConflictError:
             return StepOutcome("skipped")
         except RunExpiredError:

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import abc
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from wfctl.errors import UsageError
-from wfctl.runtime.machine import VMState
+
+if TYPE_CHECKING:  # the machine loads the VM (wasmtime): only runtimes that run need it
+    from wfctl.runtime.machine import VMState
 
 RUNTIMES = ("snapshot", "replay")
 DEFAULT_RUNTIME = "snapshot"

@@ -6,8 +6,6 @@ from __future__ import annotations
 import gzip
 import zlib
 
-import zstandard
-
 from .errors import PayloadError
 
 __all__ = ["ZSTD_PREFIX", "GZIP_PREFIX", "compress", "decompress", "is_compressed"]
@@ -24,6 +22,8 @@ def is_compressed(data: bytes) -> bool:
 def compress(data: bytes) -> bytes:
     """``b"zstd"`` + a zstd frame (level 3, content size and checksum recorded).
     Not idempotent: already-compressed input is compressed again."""
+    import zstandard  # loaded by the first snapshot, not by every command
+
     cctx = zstandard.ZstdCompressor(level=ZSTD_LEVEL, write_checksum=True)
     return ZSTD_PREFIX + cctx.compress(bytes(data))
 
@@ -34,6 +34,8 @@ def decompress(data: bytes) -> bytes:
     data = bytes(data)
     prefix, body = data[:4], data[4:]
     if prefix == ZSTD_PREFIX:
+        import zstandard
+
         try:
             dctx = zstandard.ZstdDecompressor()
             chunks = []

@@ -12,11 +12,6 @@ import binascii
 import os
 from collections.abc import Mapping
 
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-
 from .errors import KeyConfigError, PayloadError
 
 __all__ = [
@@ -49,6 +44,8 @@ def is_encrypted(data: bytes) -> bool:
 
 def encrypt(plain: bytes, key: bytes) -> bytes:
     """``b"encr" + nonce + AES-256-GCM(plain)``, with a fresh random 12-byte nonce."""
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM  # only when encrypting
+
     _check_key(key)
     nonce = os.urandom(NONCE_SIZE)
     return ENCRYPTED_PREFIX + nonce + AESGCM(bytes(key)).encrypt(nonce, bytes(plain), None)
@@ -57,6 +54,9 @@ def encrypt(plain: bytes, key: bytes) -> bytes:
 def decrypt(data: bytes, key: bytes) -> bytes:
     """Open an ``encr`` envelope. Raises :class:`PayloadError` for a wrong key or
     corrupted/truncated data."""
+    from cryptography.exceptions import InvalidTag
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
     _check_key(key)
     data = bytes(data)
     if not data.startswith(ENCRYPTED_PREFIX):
@@ -110,6 +110,9 @@ def master_key_from_env(env: Mapping[str, str] | None = None) -> bytes | None:
 
 def derive_run_key(master: bytes, run_id: str) -> bytes:
     """The per-run key: HKDF-SHA256(master, salt = 32 zero bytes, info = b"wfctl|" + run_id)."""
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
     _check_key(master)
     hkdf = HKDF(
         algorithm=hashes.SHA256(),

@@ -31,6 +31,7 @@ from wfctl.client import Client
 from wfctl.errors import NotFoundError, UsageError, WfctlError
 from wfctl.hookpolicy import HookPayloadError, policy_of
 from wfctl.serde.errors import PayloadError
+from wfctl.server.stream_routes import stream_routes
 from worlds.errors import HookNotFoundError, RunNotFoundError, WorldError
 
 from . import views
@@ -223,6 +224,7 @@ def create_app(
         ),
         Route("/healthz", healthz, methods=["GET"]),
     ]
+    routes += stream_routes(client)  # GET /api/runs/{runId}/stream (streams helper)
     routes += ui_routes(client)  # the web UI at "/" (observe): keep last, it matches everything
 
     @contextlib.asynccontextmanager

@@ -72,6 +72,15 @@ def fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
+def fsync_file(path: Path) -> None:
+    """fsync an existing file (covers every earlier write to it, through any descriptor)."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 def ensure_dir(path: Path, durable: bool) -> None:
     """mkdir -p; when durable, each newly created directory's entry is fsynced into its parent."""
     if path.is_dir():

@@ -31,6 +31,7 @@ log = logging.getLogger("worlds.local")
 __all__ = ["SelfHealingMixin", "journal_problem"]
 
 _SUFFIX = ".jsonl"
+_RANK = {"pending": 0, "running": 1, "completed": 2, "failed": 2, "cancelled": 2}
 
 
 def _readable(path: Any) -> bool:
@@ -55,7 +56,11 @@ def journal_problem(world: Any, run_id: str) -> str | None:
     last_ms = ms_from_iso(journal.lines[-1].get("createdAt")) or 0
     updated = ms_from_iso(run.get("updatedAt")) or 0
     status = journal.state.run.get("status") if journal.state.run else None
-    if updated > last_ms or (status is not None and run.get("status") != status):
+    # A projection may lag behind the journal (it is written behind it), never lead it: a run
+    # file with a later status than the journal's, or updated after its last event, was
+    # projected from events the journal no longer has.
+    ahead = status is not None and _RANK.get(run.get("status"), 0) > _RANK.get(status, 0)
+    if updated > last_ms or ahead:
         return (
             f"the journal of run {run_id} is shorter than its projections: it ends at "
             f"{journal.lines[-1].get('eventType')} ({len(journal.lines)} events) but the run "

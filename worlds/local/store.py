@@ -39,13 +39,14 @@ from ..rules import (
     normalize_data,
     result_of,
 )
-from ..world import EventResult, Lease, World, as_item
+from ..world import EventResult, Lease, Page, World, as_item
 from .entities import clone
 from .files import (
     append_durable,
     dumps_pretty,
     ensure_dir,
     fsync_dir,
+    fsync_file,
     read_json,
     truncate,
     unlink,
@@ -60,7 +61,9 @@ from .locks import KeyedThreadLocks, flocked, try_flock
 from .projection import Projector
 from .reads import ReadsMixin
 from .repair import SelfHealingMixin
+from .streams import LocalStreams
 from .tokens import TokenClaims
+from .writebehind import WriteBehind, project_steps
 
 log = logging.getLogger("worlds.local")
 
@@ -68,9 +71,22 @@ log = logging.getLogger("worlds.local")
 # several lines at once; a crash can leave all of them unprojected).
 _ROLL_FORWARD_MAX = 4096
 _LEASE_EPOCHS = itertools.count(1)
+# Events whose projection may trail the journal while this world holds the run's lease (see
+# writebehind.py): the step lifecycle, which only the lease holder writes. Run, hook and wait
+# events are projected at once (other processes write run events and look hooks up by token).
+_WRITE_BEHIND = frozenset(
+    (
+        "run_started",
+        "step_created",
+        "step_started",
+        "step_completed",
+        "step_failed",
+        "step_retrying",
+    )
+)
 
 
-class LocalWorld(SelfHealingMixin, ReadsMixin, World):
+class LocalWorld(SelfHealingMixin, ReadsMixin, LocalStreams, World):
     """World on a local directory, readable by the DevKit CLI (see module docstring)."""
 
     def __init__(self, data_dir: str | Path) -> None:
@@ -82,6 +98,7 @@ class LocalWorld(SelfHealingMixin, ReadsMixin, World):
         self._claims = TokenClaims(self.layout, self.durable)
         self._projector = Projector(self.layout, self._claims)
         self._store_ready = False
+        self._behind = WriteBehind(self._project_in_background)
 
     # ------------------------------------------------------------------ writes
 
@@ -106,17 +123,18 @@ class LocalWorld(SelfHealingMixin, ReadsMixin, World):
             raise result.conflict
         return result
 
-    def create_events(self, run_id: str, items: list) -> list[EventResult]:
+    def create_events(self, run_id: str, items: list, *, durable: bool = True) -> list[EventResult]:
         if run_id is None:
             raise InvalidTransitionError("create_events needs a run id.")
         require_safe(run_id, "run id")
         batch = [as_item(item) for item in items]
         if any(item.event_type == "run_created" for item in batch):
             check_run_id_time(run_id)
-        return self._commit(run_id, batch)
+        return self._commit(run_id, batch, durable=durable)
 
-    def _commit(self, run_id: str, items: list) -> list[EventResult]:
-        """Validate ``items`` in order and append them with one durable journal write."""
+    def _commit(self, run_id: str, items: list, *, durable: bool = True) -> list[EventResult]:
+        """Validate ``items`` in order and append them with one journal write (fsynced unless
+        ``durable=False`` under this world's lease: then the run's next fsync covers it)."""
         require_safe(run_id, "run id")
         self._verify_journal(run_id)  # repair.py: never append to a cut journal
         requests = []
@@ -139,12 +157,78 @@ class LocalWorld(SelfHealingMixin, ReadsMixin, World):
                 results, lines, payloads = self._decide(journal, run_id, requests)
                 if not lines:
                     return results
-                self._append(journal, b"".join(payloads))
+                behind = self._behind.deferring(run_id) and all(
+                    line["eventType"] in _WRITE_BEHIND for line in lines
+                )
+                sync = self.durable and (durable or not behind)
+                self._append(journal, b"".join(payloads), sync=sync)
             journal.refresh()
             assert journal.lines[-1]["eventId"] == lines[-1]["eventId"], "journal lost our append"
-            for line in lines:
-                self._projector.project(line, journal.state)
+            if behind:
+                if self._behind.add(run_id, lines, synced=sync):
+                    self._project_pending(run_id, journal)
+            else:
+                self._project_pending(run_id, journal)  # earlier queued lines first: in order
+                for line in lines:
+                    self._projector.project(line, journal.state)
+                if sync:
+                    self._behind.mark_synced(run_id)
         return results
+
+    def _project_pending(self, run_id: str, journal: Journal) -> None:
+        """Project the run's queued lines, in order, each from the journal's current state."""
+        self._behind.drain(
+            run_id, lambda lines: project_steps(self._projector, lines, journal.state)
+        )
+
+    def _project_in_background(self, run_id: str) -> None:
+        """The write-behind timer: project without the write lock (commits go on meanwhile)."""
+        self._project_pending(run_id, self._journals.get(run_id).refresh())
+
+    def flush(self, run_id: str) -> None:
+        """Make the run's committed events durable and their reference files present now."""
+        if not self._behind.needs_flush(run_id):
+            return
+        with self._write_lock(run_id):
+            journal = self._journals.get(run_id).refresh()
+            if self._behind.take_unsynced(run_id) and self.durable and journal.exists:
+                fsync_file(journal.path)
+            self._project_pending(run_id, journal)
+            self._roll_forward(run_id, journal)  # lines another process left unprojected
+
+    def _settle(self, run_id: str | None = None) -> None:
+        """Before a read served from projection files: this process reads its own writes."""
+        for rid in [run_id] if run_id is not None else self._behind.runs():
+            if self._behind.has_pending(rid):
+                self.flush(rid)
+
+    def get_run(self, run_id: str) -> dict:
+        self._settle(run_id)
+        return super().get_run(run_id)
+
+    def get_step(self, run_id: str, step_id: str) -> dict:
+        self._settle(run_id)
+        return super().get_step(run_id, step_id)
+
+    def list_steps(self, run_id: str, **kwargs) -> Page:
+        self._settle(run_id)
+        return super().list_steps(run_id, **kwargs)
+
+    def list_runs(self, **kwargs) -> Page:
+        self._settle()
+        return super().list_runs(**kwargs)
+
+    def get_hook(self, hook_id: str) -> dict:
+        self._settle()
+        return super().get_hook(hook_id)
+
+    def get_hook_by_token(self, token: str) -> dict:
+        self._settle()
+        return super().get_hook_by_token(token)
+
+    def list_hooks(self, **kwargs) -> Page:
+        self._settle()
+        return super().list_hooks(**kwargs)
 
     def _decide(self, journal: Journal, run_id: str, requests: list) -> tuple:
         """Validate each request against the state including the earlier ones; build lines."""
@@ -200,8 +284,8 @@ class LocalWorld(SelfHealingMixin, ReadsMixin, World):
         state = own if owner_run == own.run_id else self._peek_state(owner_run)
         return state is not None and not state.terminal and owner_hook in state.hooks
 
-    def _append(self, journal: Journal, payload: bytes) -> None:
-        append_durable(journal.path, payload, durable=self.durable)
+    def _append(self, journal: Journal, payload: bytes, *, sync: bool | None = None) -> None:
+        append_durable(journal.path, payload, durable=self.durable if sync is None else sync)
 
     @contextmanager
     def _write_lock(self, run_id: str) -> Iterator[None]:
@@ -218,7 +302,13 @@ class LocalWorld(SelfHealingMixin, ReadsMixin, World):
             # Bytes after the last newline are a write torn by a crash: never committed.
             truncate(journal.path, journal.offset, durable=self.durable)
             journal.refresh()
-        # Roll forward: the trailing lines (one batch commit) whose event file is missing.
+        if not self._behind.has_pending(run_id):  # our own queued lines are not a crash's
+            self._roll_forward(run_id, journal)
+        return journal
+
+    def _roll_forward(self, run_id: str, journal: Journal) -> None:
+        # The trailing lines whose event file is missing: a crash's unprojected batch (or a
+        # dead lease holder's write-behind queue; projections are a prefix of the journal).
         pending = []
         for line in reversed(journal.lines[-_ROLL_FORWARD_MAX:]):
             if self.layout.event(run_id, line["eventId"]).exists():
@@ -227,7 +317,6 @@ class LocalWorld(SelfHealingMixin, ReadsMixin, World):
         for line in reversed(pending):
             log.info("Rolling forward event %s of run %s", line["eventId"], run_id)
             self._projector.project(line, journal.state)
-        return journal
 
     def _rebuild_journal(self, run_id: str) -> None:
         """Lost index (or a store written by the DevKit): rebuild the journal from events/."""
@@ -319,10 +408,15 @@ class LocalWorld(SelfHealingMixin, ReadsMixin, World):
         # fencing holds trivially and the epoch is only a per-process counter.
         require_safe(run_id, "run id")
         fd = try_flock(self.layout.lease(run_id), wait)
+        self._behind.enter(run_id)  # projections of this run may trail its journal: see above
         try:
             yield Lease(run_id=run_id, epoch=next(_LEASE_EPOCHS), owner=f"pid-{os.getpid()}")
         finally:
-            os.close(fd)
+            try:
+                self.flush(run_id)  # before the next holder can take over
+            finally:
+                self._behind.leave(run_id)
+                os.close(fd)
 
     def put_blob(self, key: str, data: bytes) -> None:
         require_safe(key, "blob key")
@@ -353,4 +447,7 @@ class LocalWorld(SelfHealingMixin, ReadsMixin, World):
         return sorted(n for n in names if n.startswith(prefix) and ".tmp." not in n)
 
     def close(self) -> None:
+        self._behind.cancel_timers()
+        for run_id in self._behind.runs():
+            self.flush(run_id)
         self._journals.clear()

@@ -9,6 +9,7 @@ the invocation is fenced and raises ``LeaseLostError``.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from typing import TYPE_CHECKING
 
@@ -50,4 +51,40 @@ class LeaseKeeper:
                     )
                     return
             except WorldError as exc:  # the server is away: retry on the next beat
-                log.warning("Could not renew the lease of run %s: %s", self.lease.run_id, exc)
+                # (the worker reports the outage once; one line per beat would flood stderr)
+                log.debug("Could not renew the lease of run %s: %s", self.lease.run_id, exc)
+
+
+# -- the TTL (fleet) ----------------------------------------------------------------------------
+
+DEFAULT_TTL_S = 30.0
+MIN_TTL_S = 0.2
+MAX_TTL_S = 24 * 3600.0
+
+
+class LeaseConfigError(ValueError):
+    """A bad ``WFCTL_LEASE_TTL``: a usage error (exit 2), one sentence."""
+
+    user_facing = True
+
+
+def lease_ttl(env: dict[str, str] | None = None) -> float:
+    """Seconds a lease lives without renewal: ``WFCTL_LEASE_TTL`` (default 30), validated.
+
+    Choose it above the longest pause a healthy worker can have (GC, swap, a stopped VM) and
+    below the delay after which a dead host's runs should move on; holders renew every third.
+    """
+    raw = (os.environ if env is None else env).get("WFCTL_LEASE_TTL", "").strip()
+    if not raw:
+        return DEFAULT_TTL_S
+    try:
+        ttl = float(raw)
+    except ValueError:
+        raise LeaseConfigError(
+            f"WFCTL_LEASE_TTL must be a number of seconds, got {raw!r}"
+        ) from None
+    if not (MIN_TTL_S <= ttl <= MAX_TTL_S):
+        raise LeaseConfigError(
+            f"WFCTL_LEASE_TTL must be between {MIN_TTL_S:g} and {MAX_TTL_S:g} seconds, got {raw}"
+        )
+    return ttl

@@ -157,3 +157,10 @@ def migrate(conn: Any, schema: str) -> tuple[int, int]:
             conn.execute(f"INSERT INTO {s}.schema_version (version) VALUES (%s)", (version,))
         after = current_version(conn, schema)
     return before, after
+
+
+# Migrations registered by other modules: imported here so that every process that applies or
+# checks the schema knows all of them (a process that registered 3 but not 2 would record
+# version 3 and skip 2 forever).
+# 2: run queue, lease history (fleet_schema); 3: run streams (streams)
+from . import fleet_schema, streams  # noqa: E402,F401

@@ -68,6 +68,7 @@ from ..rules import (
 )
 from ..world import EventResult, Lease, Page, World, as_item
 from . import codec, migrations
+from .streams import PostgresStreams
 from .target import redact, schema_name, split_schema
 
 log = logging.getLogger("worlds.postgres")
@@ -119,7 +120,7 @@ _TRANSIENT = (psycopg.OperationalError, PoolTimeout)
 _BACKOFF_S = (0.1, 0.2, 0.5, 1.0, 2.0, 4.0, 8.0)
 
 
-class PostgresWorld(World):
+class PostgresWorld(PostgresStreams, World):
     """World on a PostgreSQL database (see the module docstring)."""
 
     kind = "postgres"
@@ -290,7 +291,9 @@ class PostgresWorld(World):
             raise result.conflict
         return result
 
-    def create_events(self, run_id: str, items: list) -> list[EventResult]:
+    def create_events(
+        self, run_id: str, items: list, *, durable: bool = True
+    ) -> list[EventResult]:  # durable=False: every commit is durable here (see World)
         if run_id is None:
             raise InvalidTransitionError("create_events needs a run id.")
         require_safe(run_id, "run id")

@@ -12,7 +12,7 @@
 // All state lives in this module's heap, so a VM snapshot captures it completely: the replay
 // and snapshot runtimes run exactly this code, one from the start, one from a saved heap.
 
-import { parse, stringify } from "wfctl:devalue";
+import { bytesToBase64, parse, stringify } from "wfctl:devalue";
 import { installDeterminism, monotonicUlid, nanoidFactory, seededRandom } from "wfctl:determinism";
 
 // Intrinsics the host protocol relies on, captured before app code runs: workflow code (or a
@@ -259,7 +259,7 @@ function diverge(ev, expected, actual) {
 }
 
 function decode(text) {
-  return parse(text);
+  return parse(text, VALUE_REVIVERS); // VALUE_REVIVERS: a Run returned by a step (streams block)
 }
 
 // ---------------------------------------------------------------- primitives
@@ -284,7 +284,7 @@ function callStep(stepName, args) {
   const correlationId = nextCorrelationId("step");
   let input;
   try {
-    input = stringify({ args, closureVars: undefined, thisVal: undefined });
+    input = stringify({ args, closureVars: undefined, thisVal: undefined }, STEP_ARG_REDUCERS);
   } catch (err) {
     return promiseReject(new TypeError(`step ${stepName.slice(stepName.lastIndexOf("//") + 2)}: ${err.message}`));
   }
@@ -541,6 +541,140 @@ export function getWorkflowMetadata() {
     workflowStartedAt: new Date(c.startedAt),
     features: { encryption: !!c.encryption },
   };
+}
+
+// ---------------------------------------------------------------- streams and child runs
+// (owner: streams; see docs/STREAMS.md)
+
+/** The handle getWritable() returns: inert here, a writer in the step that receives it. */
+class WorkflowWritableStream {
+  constructor(name, namespace) {
+    this.name = name;
+    this.namespace = namespace;
+  }
+  getWriter() {
+    throw new WorkflowRuntimeError("a stream is written by steps: pass getWritable() to a step");
+  }
+}
+
+/** Run handle of a child workflow started with start(). */
+export class Run {
+  constructor(runId) {
+    this.runId = runId;
+    this._returnValue = undefined;
+  }
+  /** Resolves with the child's return value; rejects when it fails or is cancelled. */
+  get returnValue() {
+    if (!this._returnValue) this._returnValue = awaitChild(this.runId);
+    return this._returnValue;
+  }
+  /** The child's status, read durably (recorded as a step). */
+  get status() {
+    return callStep(STATUS_STEP, [this.runId]);
+  }
+}
+
+const VALUE_REVIVERS = { Run: (v) => new Run(v.runId) };
+
+const STEP_ARG_REDUCERS = {
+  after: {
+    WritableStream: (v) => v instanceof WorkflowWritableStream && { name: v.name },
+    Run: (v) => v instanceof Run && { runId: v.runId },
+  },
+};
+
+function utf8Bytes(text) {
+  const bin = unescape(encodeURIComponent(text));
+  const out = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
+  return out;
+}
+
+/** getWritable({namespace?}): the run's stream (reference name strm_<runULID>_user[_<b64url ns>]). */
+export function getWritable(options = {}) {
+  const namespace = options && options.namespace;
+  if (namespace !== undefined && typeof namespace !== "string") {
+    throw new TypeError(`getWritable: namespace must be a string, got ${typeof namespace}`);
+  }
+  let name = `strm_${S.ctx.runId.replace(/^wrun_/, "")}_user`;
+  if (namespace) {
+    const b64 = bytesToBase64(utf8Bytes(namespace)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+    name += `_${b64}`;
+  }
+  return new WorkflowWritableStream(name, namespace);
+}
+
+const START_STEP = "step//wfctl//start";
+const STATUS_STEP = "step//wfctl//runStatus";
+const CHILD_TOKEN_PREFIX = "wfctl:child:";
+
+const workflowShort = (name) => (name.includes("//") ? name.slice(name.lastIndexOf("//") + 2) : name);
+
+class WorkflowNotRegisteredError extends Error {
+  constructor(message) {
+    super(message);
+    this.name = "WorkflowNotRegisteredError";
+  }
+}
+
+/** start(workflowFn | name, args?): create a child run durably; resolves with its Run handle. */
+export function start(workflow, args = []) {
+  let name;
+  if (typeof workflow === "function") {
+    for (const [k, fn] of S.workflows) if (fn === workflow) name = k;
+    if (name === undefined && typeof workflow.workflowId === "string") name = workflowShort(workflow.workflowId);
+    if (name === undefined) name = workflow.name;
+  } else if (typeof workflow === "string") {
+    name = workflowShort(workflow);
+  } else {
+    return Promise.reject(new TypeError("start(workflow, args): workflow must be an exported workflow function or its name"));
+  }
+  if (!S.workflows.has(name)) {
+    const known = [...S.workflows.keys()].join(", ") || "none";
+    return Promise.reject(new WorkflowNotRegisteredError(`start(): "${name}" is not an exported workflow (exported workflows: ${known})`));
+  }
+  if (!Array.isArray(args)) return Promise.reject(new TypeError("start(workflow, args): args must be an array"));
+  S.children = (S.children || 0) + 1;
+  const limit = S.ctx.maxChildren === undefined ? 1000 : S.ctx.maxChildren;
+  if (S.children > limit) {
+    const e = new Error(`run ${S.ctx.runId} tried to start more than ${limit} child runs (limit: WFCTL_MAX_CHILDREN)`);
+    e.name = "ChildLimitError";
+    return Promise.reject(e);
+  }
+  return callStep(START_STEP, [name, args]).then((runId) => new Run(runId));
+}
+
+const childWaits = new Map(); // runId -> promise, while awaited: two Run objects share one hook
+
+function awaitChild(runId) {
+  const pendingWait = childWaits.get(runId);
+  if (pendingWait) return pendingWait;
+  const hook = createHook({ token: CHILD_TOKEN_PREFIX + runId });
+  const result = hook.then((p) => {
+    hook.dispose();
+    if (p.status === "completed") return parse(p.output);
+    if (p.status === "cancelled") {
+      const e = new Error(`Workflow run "${runId}" cancelled`);
+      e.name = "WorkflowRunCancelledError";
+      e.runId = runId;
+      throw e;
+    }
+    let cause;
+    try {
+      cause = p.error !== undefined ? parse(p.error) : undefined;
+    } catch {
+      cause = undefined;
+    }
+    const msg = (cause && cause.message) || p.message || "";
+    const e = new Error(`Workflow run "${runId}" failed: ${msg}`, cause === undefined ? undefined : { cause });
+    e.name = "WorkflowRunFailedError";
+    e.runId = runId;
+    throw e;
+  });
+  childWaits.set(runId, result);
+  const forget = () => childWaits.delete(runId);
+  result.then(forget, forget);
+  return result;
 }
 
 // ---------------------------------------------------------------- sandbox
