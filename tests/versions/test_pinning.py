@@ -15,6 +15,7 @@ from engine_support import assert_unchanged, listing
 from versions_support import HASH_RE, Versions
 
 from wfctl.engine import codestore
+from wfctl.serde import payload
 from wfctl.serde.compress import compress, decompress
 
 DIVERGENT_EDIT = (
@@ -133,3 +134,19 @@ def test_app_modules_follow_imports(tmp_path) -> None:
     # an import whose target is computed at run time: every app module is workflow code
     (tmp_path / "lib" / "b.js").write_text("export const b = () => import(`./${'x'}.js`);\n")
     assert "/other.js" in codestore.app_modules(Bundle.load(tmp_path))
+
+
+def test_a_child_run_is_pinned_to_its_parents_code(v: Versions) -> None:
+    res = v.engine().start("parent", [1])
+    world = v.engine().world
+    parent = world.get_run(res.run_id)
+    out = payload.decode(parent["output"]) if parent["status"] == "completed" else None
+    child_id = out["child"] if out else None
+    if child_id is None:  # the child may be left to a worker: find it
+        child_id = next(
+            r["runId"]
+            for r in world.list_runs(limit=10).data
+            if (r.get("executionContext") or {}).get("parentRunId") == res.run_id
+        )
+    child = world.get_run(child_id)
+    assert child["executionContext"]["codeHash"] == parent["executionContext"]["codeHash"]

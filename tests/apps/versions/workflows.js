@@ -1,5 +1,5 @@
 // The app of tests/versions: code that tests edit while runs are in flight.
-import { useStep, createHook, sleep } from "workflow";
+import { useStep, createHook, sleep, start } from "workflow";
 import { LABEL } from "./lib/label.js";
 
 const tick = useStep("tick");
@@ -42,4 +42,10 @@ export async function mixed(n) {
 export async function parallel(n) {
   const xs = await Promise.all([1, 2, 3, 4].map((i) => tick(`p${i}`, n * i)));
   return tick("p5", xs.reduce((a, b) => a + b, 0));
+}
+
+// A child run of fiveSteps: it runs the code its parent runs.
+export async function parent(n) {
+  const run = await start(fiveSteps, [n]);
+  return { child: run.runId, out: await run.returnValue };
 }
