@@ -74,7 +74,11 @@ def _append_median_ms(root: Path, fsync: bool, count: int) -> float:
 
 def _build_background(root: Path, runs: int, events_per_run: int) -> None:
     """Write runs x events_per_run events directly (journal + event files + run files)."""
-    events_dir, journal_dir, runs_dir = root / "events", root / ".wfctl" / "journal", root / "runs"
+    events_dir, journal_dir, runs_dir = (
+        root / "events",
+        root.with_name(root.name + ".wfctl") / "journal",
+        root / "runs",
+    )
     for d in (events_dir, journal_dir, runs_dir):
         d.mkdir(parents=True, exist_ok=True)
     ms = now_ms() - 3_600_000

@@ -14,7 +14,7 @@ from typing import TypeVar
 
 from wfctl.errors import UsageError
 
-__all__ = ["env_float", "env_int", "env_flag", "validate_env", "NUMERIC_VARS"]
+__all__ = ["env_choice", "env_float", "env_int", "env_flag", "validate_env", "NUMERIC_VARS"]
 
 T = TypeVar("T", int, float)
 
@@ -53,6 +53,15 @@ def env_flag(name: str, default: bool) -> bool:
     return raw.strip() == "1"
 
 
+def env_choice(name: str, default: str, choices: tuple[str, ...]) -> str:
+    raw = os.environ.get(name)
+    if raw is None:
+        return default
+    if raw.strip() not in choices:
+        raise UsageError(f"{name} must be one of {', '.join(choices)} (got {raw!r})")
+    return raw.strip()
+
+
 #: name -> reader with its default and bounds (also what the README documents).
 NUMERIC_VARS: dict[str, Callable[[], object]] = {
     "WFCTL_STEP_CONCURRENCY": lambda: env_int("WFCTL_STEP_CONCURRENCY", 8, minimum=1),
@@ -61,9 +70,23 @@ NUMERIC_VARS: dict[str, Callable[[], object]] = {
     "WFCTL_VM_BUDGET": lambda: env_float("WFCTL_VM_BUDGET", 5.0, minimum=0.0, strict=True),
     "WFCTL_VM_MEMORY_MB": lambda: env_float("WFCTL_VM_MEMORY_MB", 256.0, minimum=0.0, strict=True),
     "WFCTL_FSYNC": lambda: env_flag("WFCTL_FSYNC", True),
+    "WFCTL_MAX_CHILDREN": lambda: env_int("WFCTL_MAX_CHILDREN", 1000, minimum=0),
+    "WFCTL_PROJECTION_DELAY": lambda: env_float("WFCTL_PROJECTION_DELAY", 0.5, minimum=0.0),
+    "WFCTL_PG_POOL": lambda: env_int("WFCTL_PG_POOL", 8, minimum=1),
+    "WFCTL_LEASE_TTL": lambda: _lease_ttl(),
+    "WFCTL_LOCAL_LAYOUT": lambda: env_choice("WFCTL_LOCAL_LAYOUT", "flat", ("flat", "run-scoped")),
 }
 
-_PATH_VARS = ("WORKFLOW_LOCAL_DATA_DIR", "WFCTL_APP", "WFCTL_CACHE_DIR")
+
+def _lease_ttl() -> float:
+    # The bounds live with the leases (worlds/postgres/lease.py); the message follows this rule.
+    ttl = env_float("WFCTL_LEASE_TTL", 30.0, minimum=0.2)
+    if ttl > 24 * 3600:
+        raise UsageError(f"WFCTL_LEASE_TTL must be a number <= 86400 (got {ttl:g})")
+    return ttl
+
+
+_PATH_VARS = ("WORKFLOW_LOCAL_DATA_DIR", "WFCTL_APP", "WFCTL_CACHE_DIR", "WFCTL_STATE_DIR")
 
 
 def validate_env() -> None:

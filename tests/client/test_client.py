@@ -15,6 +15,7 @@ import pytest
 from wfctl import AsyncClient, BigInt, Client, HookPayloadError, JSMap, RunCancelled, RunFailed
 from wfctl.errors import NotFoundError
 from worlds import open_world
+from worlds.errors import HookNotFoundError
 
 from .conftest import APP
 
@@ -75,6 +76,16 @@ def test_typed_hook_refuses_a_bad_payload_without_writing(client, cli, data_dir)
     while run.status() != "running" or not _has(data_dir, run.id, "hook_created"):
         assert time.monotonic() < deadline
         time.sleep(0.02)
+    # The hook_created event is committed before its token claim is projected: wait for the
+    # token itself, or the refusal below could be "no such token" instead of the schema.
+    with open_world(data_dir) as world:
+        while True:
+            try:
+                world.get_hook_by_token("pay:t-1")
+                break
+            except HookNotFoundError:
+                assert time.monotonic() < deadline
+                time.sleep(0.02)
     before = _events(data_dir, run.id)
     with pytest.raises(HookPayloadError) as exc:
         client.resume_hook("pay:t-1", {"amount": 0})

@@ -32,7 +32,8 @@ KEY_A = base64.b64encode(b"A" * 32).decode()
 KEY_B = base64.b64encode(b"B" * 32).decode()
 
 # lock files the world creates on first access; they carry no data
-VOLATILE_PREFIXES = (".wfctl/leases/", ".wfctl/locks/")
+# (wfctl's own state lives next to the data dir, in <data-dir>.wfctl/; listed as ".wfctl/...")
+VOLATILE_PREFIXES = (".wfctl/leases/", ".wfctl/locks/", ".wfctl/projection.json")
 
 
 def new_run_id() -> str:
@@ -153,15 +154,17 @@ def assert_no_duplicate_creation(world: World, run_id: str) -> None:
 def listing(data_dir: Path, *, include_volatile: bool = False) -> dict[str, str]:
     """relative path -> sha256 of every file under data_dir (lock files left out by default)."""
     out: dict[str, str] = {}
-    if not data_dir.exists():
-        return out
-    for p in sorted(data_dir.rglob("*")):
-        if not p.is_file():
+    state = data_dir.with_name(data_dir.name + ".wfctl")
+    for base, prefix in ((data_dir, ""), (state, ".wfctl/")):
+        if not base.exists():
             continue
-        rel = p.relative_to(data_dir).as_posix()
-        if not include_volatile and rel.startswith(VOLATILE_PREFIXES):
-            continue
-        out[rel] = hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(base.rglob("*")):
+            if not p.is_file():
+                continue
+            rel = prefix + p.relative_to(base).as_posix()
+            if not include_volatile and rel.startswith(VOLATILE_PREFIXES):
+                continue
+            out[rel] = hashlib.sha256(p.read_bytes()).hexdigest()
     return out
 
 
@@ -189,7 +192,7 @@ def journal_lines_parse(data_dir: Path) -> None:
     """Every complete line of every run journal is a JSON object (a torn, unterminated tail is
     allowed only as the very last bytes of a file)."""
     bad = []
-    for p in (data_dir / ".wfctl" / "journal").glob("*.jsonl"):
+    for p in (data_dir.with_name(data_dir.name + ".wfctl") / "journal").glob("*.jsonl"):
         raw = p.read_bytes()
         lines = raw.split(b"\n")
         for i, line in enumerate(lines[:-1]):
@@ -234,7 +237,7 @@ def stored_payloads(data_dir: Path) -> list[tuple[str, str, bytes]]:
 
 
 def snapshot_path(data_dir: Path, run_id: str) -> Path:
-    return data_dir / "snapshots" / f"{run_id}.bin"
+    return data_dir.with_name(data_dir.name + ".wfctl") / "snapshots" / f"{run_id}.bin"
 
 
 def read_snapshot(raw: bytes) -> tuple[dict[str, Any], bytes]:

@@ -132,7 +132,7 @@ def _unprivileged(argv: list[str]) -> list[str]:
 def test_a_data_dir_without_permission_is_a_usage_error(seeded, data_dir):
     before = listing(data_dir)
     os.chmod(data_dir / "runs", 0o000)
-    os.chmod(data_dir / ".wfctl" / "journal", 0o500)
+    os.chmod(data_dir.with_name(data_dir.name + ".wfctl") / "journal", 0o500)
     try:
         for args in (["inspect", "runs"], ["start", "healthy", "2", *APP]):
             proc = subprocess.run(
@@ -147,7 +147,7 @@ def test_a_data_dir_without_permission_is_a_usage_error(seeded, data_dir):
             assert "permission denied" in proc.stderr, proc.stderr
     finally:
         os.chmod(data_dir / "runs", 0o755)
-        os.chmod(data_dir / ".wfctl" / "journal", 0o755)
+        os.chmod(data_dir.with_name(data_dir.name + ".wfctl") / "journal", 0o755)
     assert_unchanged(before, data_dir)
 
 

@@ -79,7 +79,7 @@ def test_a_damaged_hook_file_is_rebuilt_and_the_hook_resumes(cli, data_dir, host
 
 def test_a_journal_shorter_than_its_projections_is_reported_and_nothing_is_written(cli, data_dir):
     run = _start(cli, data_dir, "waitHook", "tok-j")
-    journal = data_dir / ".wfctl" / "journal" / f"{run['runId']}.jsonl"
+    journal = data_dir.with_name(data_dir.name + ".wfctl") / "journal" / f"{run['runId']}.jsonl"
     lines = journal.read_bytes().splitlines(keepends=True)
     journal.write_bytes(b"".join(lines[:2]))  # cut: run_created, run_started only
     # the run file was projected from the (lost) later events: updated after the cut

@@ -67,7 +67,7 @@ def golden_event(kind: str) -> dict:
 
 
 def journal(data: Path, run_id: str) -> list[dict]:
-    raw = (data / ".wfctl" / "journal" / f"{run_id}.jsonl").read_bytes()
+    raw = (data.with_name(data.name + ".wfctl") / "journal" / f"{run_id}.jsonl").read_bytes()
     raw = raw[: raw.rfind(b"\n") + 1]  # a torn last line was never committed
     return [loads(line) for line in raw.splitlines()]
 
@@ -132,7 +132,7 @@ def test_kill9_between_journal_append_and_projection(tmp_path: Path, delay: str,
     )
     target = rng.randint(1, N_STEPS - 5)
     context = f"delay {delay}, killed after {target}+ completed steps (seed {seed})"
-    jpath = data / ".wfctl" / "journal" / f"{run_id}.jsonl"
+    jpath = data.with_name(data.name + ".wfctl") / "journal" / f"{run_id}.jsonl"
     deadline = time.monotonic() + 60
     while not (
         jpath.exists()

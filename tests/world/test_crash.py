@@ -23,7 +23,7 @@ def assert_all_json_valid(store) -> None:
 
 def journal_state(store, run_id) -> tuple[list[dict], RunState]:
     """An independent fold of the journal file as it is on disk."""
-    raw = (store / ".wfctl" / "journal" / f"{run_id}.jsonl").read_bytes()
+    raw = (store.with_name(store.name + ".wfctl") / "journal" / f"{run_id}.jsonl").read_bytes()
     raw = raw[: raw.rfind(b"\n") + 1]  # a torn last line is not committed
     lines = [loads(line) for line in raw.splitlines()]
     state = RunState(run_id)
@@ -167,7 +167,7 @@ def test_roll_forward_of_hook_and_terminal_events(world, store):
 
 def test_torn_journal_line_is_ignored_then_truncated(world, store):
     run_id = new_run(world)
-    journal = store / ".wfctl" / "journal" / f"{run_id}.jsonl"
+    journal = store.with_name(store.name + ".wfctl") / "journal" / f"{run_id}.jsonl"
     with open(journal, "ab") as f:
         f.write(b'{"eventType":"step_created","specVersion":3,"corr')  # a write cut by kill -9
     reader = open_world(store)
@@ -190,10 +190,10 @@ def test_lost_journal_is_rebuilt_from_event_files(world, store):
     )
     world.create_event(run_id, "step_started", correlation_id="step_a")
     before = world.list_events(run_id).data
-    (store / ".wfctl" / "journal" / f"{run_id}.jsonl").unlink()
+    (store.with_name(store.name + ".wfctl") / "journal" / f"{run_id}.jsonl").unlink()
     other = open_world(store)
     assert other.list_events(run_id).data == before
-    assert (store / ".wfctl" / "journal" / f"{run_id}.jsonl").exists()
+    assert (store.with_name(store.name + ".wfctl") / "journal" / f"{run_id}.jsonl").exists()
     other.create_event(
         run_id, "step_completed", correlation_id="step_a", event_data={"result": b"1"}
     )

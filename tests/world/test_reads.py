@@ -74,20 +74,28 @@ def test_snapshot_files(world, store):
     run_id = new_run(world)
     cursor = world.list_events(run_id).cursor
     world.save_snapshot(run_id, b"state-2", events_cursor=cursor)
-    assert (store / "snapshots" / f"{run_id}.bin").read_bytes() == b"state-2"
-    assert (store / "snapshots" / f"{run_id}.json").read_text().startswith('{\n  "eventsCursor"')
+    assert (
+        store.with_name(store.name + ".wfctl") / "snapshots" / f"{run_id}.bin"
+    ).read_bytes() == b"state-2"
+    assert (
+        (store.with_name(store.name + ".wfctl") / "snapshots" / f"{run_id}.json")
+        .read_text()
+        .startswith('{\n  "eventsCursor"')
+    )
     # a crash between the two writes leaves no metadata -> no snapshot, never a mismatch
-    (store / "snapshots" / f"{run_id}.json").unlink()
+    (store.with_name(store.name + ".wfctl") / "snapshots" / f"{run_id}.json").unlink()
     assert world.load_snapshot(run_id) is None
     world.delete_snapshot(run_id)
     world.delete_snapshot(run_id)
     assert world.load_snapshot(run_id) is None
-    assert not list((store / "snapshots").iterdir())
+    assert not list((store.with_name(store.name + ".wfctl") / "snapshots").iterdir())
 
 
 def test_blob_files(world, store):
     world.put_blob("sha256-abc", b"\x01\x02")
-    assert (store / ".wfctl" / "blobs" / "sha256-abc").read_bytes() == b"\x01\x02"
+    assert (
+        store.with_name(store.name + ".wfctl") / "blobs" / "sha256-abc"
+    ).read_bytes() == b"\x01\x02"
 
 
 def test_fsync_can_be_turned_off(store, monkeypatch):

@@ -317,7 +317,9 @@ def test_reads_and_continues_a_devkit_store(tmp_path):
         files = [loads(p.read_bytes()) for p in (store / "events").glob(f"{run['runId']}-*.json")]
         files.sort(key=lambda e: (e["createdAt"], e["eventId"]))
         assert world.list_events(run["runId"]).data == files
-    assert (store / ".wfctl" / "journal").is_dir()  # the lost index was rebuilt
+    assert (
+        store.with_name(store.name + ".wfctl") / "journal"
+    ).is_dir()  # the lost index was rebuilt
     hook = world.get_hook_by_token("pending:o2")
     pending = hook["runId"]
     assert world.get_run(pending)["status"] == "running"

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from wfctl.cli import authoring, context, fastparams, lazy_module, streams_cmd, view
+from wfctl.cli import authoring, context, fastparams, layoutcmd, lazy_module, streams_cmd, view
 from wfctl.cli.context import (
     EXIT_FAILED,
     CliState,
@@ -56,6 +56,7 @@ hook_app = typer.Typer(help="Deliver payloads to hooks.", no_args_is_help=True)
 app.add_typer(inspect_app, name="inspect")
 app.add_typer(hook_app, name="hook")
 app.add_typer(db_app, name="db")
+layoutcmd.register(app)  # doctor, repair, migrate-layout (issue 16)
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
 AppOpt = Annotated[

@@ -22,10 +22,10 @@ that have not ended (recursively). Children are ordinary runs with
 from __future__ import annotations
 
 import hashlib
-import os
 import time
 from typing import TYPE_CHECKING, Any
 
+from wfctl.config import env_int
 from wfctl.engine.registry import StepDef, get_step_metadata
 from wfctl.errors import UsageError
 from wfctl.serde import crypto, payload
@@ -52,16 +52,7 @@ _ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
 def max_children() -> int:
     """``WFCTL_MAX_CHILDREN``: child runs one run may start (default 1000)."""
-    raw = os.environ.get("WFCTL_MAX_CHILDREN", "").strip()
-    if not raw:
-        return DEFAULT_MAX_CHILDREN
-    try:
-        value = int(raw)
-    except ValueError:
-        value = -1
-    if value < 0:
-        raise UsageError(f"WFCTL_MAX_CHILDREN must be a non-negative integer, got {raw!r}")
-    return value
+    return env_int("WFCTL_MAX_CHILDREN", DEFAULT_MAX_CHILDREN, minimum=0)
 
 
 def child_run_id(parent_run_id: str, step_id: str, started_ms: int) -> str:

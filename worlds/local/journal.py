@@ -1,4 +1,4 @@
-"""The per-run journal ``.wfctl/journal/<runId>.jsonl``: wfctl's commit point and run index.
+"""The per-run journal ``<data-dir>.wfctl/journal/<runId>.jsonl``: wfctl's commit point and run index.
 
 One compact JSON event per line, in commit order. A line exists only once it ends in ``\\n``:
 a last line without one is a write torn by a crash and is ignored (the next writer truncates

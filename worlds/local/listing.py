@@ -41,6 +41,23 @@ def scan_json(directory: Path, prefix: str = "") -> Iterable[tuple[Path, object]
             log.warning("Skipping malformed JSON file %s", path)
 
 
+def scan_run_files(directory: Path, run_id: str) -> Iterable[tuple[Path, object]]:
+    """A run's ``<runId>-*.json`` files in both layouts: flat in ``directory`` and run-scoped
+    in ``directory/<runId>/`` (a half-converted directory holds some of each)."""
+    prefix = f"{run_id}-"
+    yield from scan_json(directory / run_id, prefix=prefix)
+    yield from scan_json(directory, prefix=prefix)
+
+
+def newest(a: dict | None, b: dict | None) -> dict | None:
+    """Of two copies of one entity (one per layout), the one updated last."""
+    if a is None or b is None:
+        return a if b is None else b
+    return (
+        b if (ms_from_iso(b.get("updatedAt")) or 0) > (ms_from_iso(a.get("updatedAt")) or 0) else a
+    )
+
+
 def entity_key(item: dict, id_field: str) -> Key | None:
     created = ms_from_iso(item.get("createdAt"))
     ident = item.get(id_field)

@@ -85,5 +85,19 @@ class Projector:
         Projecting each line with the *final* state is correct because every step only writes
         the entity's final form, creates missing lock files or deletes what the end state lacks.
         """
+        once = _WriteOnce(self._layout, self._claims)  # a run's own: safe from any thread
         for line in lines:
-            self.project(line, state)
+            once.project(line, state)
+
+
+class _WriteOnce(Projector):
+    """Projecting with the final state, each entity file needs writing only once."""
+
+    def __init__(self, layout: Layout, claims: TokenClaims) -> None:
+        super().__init__(layout, claims)
+        self._written: set[object] = set()
+
+    def _write(self, path: object, value: object) -> None:
+        if path not in self._written:
+            self._written.add(path)
+            super()._write(path, value)

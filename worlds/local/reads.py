@@ -18,7 +18,7 @@ from .entities import clone
 from .files import read_json
 from .ids import is_safe_id, ms_from_iso, require_safe
 from .journal import public_event
-from .listing import entity_key, paginate, parse_cursor, scan_json
+from .listing import entity_key, newest, paginate, parse_cursor, scan_json, scan_run_files
 
 if TYPE_CHECKING:
     from .journal import JournalCache
@@ -59,9 +59,16 @@ class ReadsMixin:
     def get_step(self, run_id: str, step_id: str) -> dict:
         require_safe(run_id, "run id")
         require_safe(step_id, "step id")
-        return self._read_entity(
-            self.layout.step(run_id, step_id), StepNotFoundError(f'Step "{step_id}" not found.')
-        )
+        missing = StepNotFoundError(f'Step "{step_id}" not found.')
+        found: dict | None = None
+        for path in self.layout.step_paths(run_id, step_id):  # flat and run-scoped
+            try:
+                found = newest(found, self._read_entity(path, missing))
+            except StepNotFoundError:
+                continue
+        if found is None:
+            raise missing
+        return found
 
     def get_hook(self, hook_id: str) -> dict:
         require_safe(hook_id, "hook id")
@@ -154,15 +161,16 @@ class ReadsMixin:
         self, run_id: str, *, cursor: str | None = None, limit: int = 20, sort: str = "desc"
     ) -> Page:
         require_safe(run_id, "run id")
-        items = []
-        for path, step in scan_json(self.layout.steps, prefix=f"{run_id}-"):
+        steps: dict[str, dict] = {}
+        for path, step in scan_run_files(self.layout.steps, run_id):  # both layouts
             key = entity_key(step, "stepId") if isinstance(step, dict) else None
             if key is None:
                 log.warning("Skipping %s: not a step", path)
                 continue
             if step.get("runId") == run_id:
-                items.append((key, step))
-        return paginate(items, id_field="stepId", cursor=cursor, limit=limit, sort=sort)
+                steps[key[1]] = newest(steps.get(key[1]), step)  # type: ignore[assignment]
+        items = [(entity_key(s, "stepId"), s) for s in steps.values()]
+        return paginate(items, id_field="stepId", cursor=cursor, limit=limit, sort=sort)  # type: ignore[arg-type]
 
     def list_hooks(
         self,

@@ -118,7 +118,12 @@ class SelfHealingMixin:
             return super().get_hook_by_token(token)  # type: ignore[misc]
         except HookNotFoundError:
             claim = self._claims.read(token) if isinstance(token, str) else None  # type: ignore[attr-defined]
-            if not claim or not self._heal(str(claim.get("runId"))):
+            if not claim and not self.layout.version.exists():  # type: ignore[attr-defined]
+                from .shared import rebuild_all  # the shared tree was deleted under us
+
+                if not rebuild_all(self):
+                    raise
+            elif not claim or not self._heal(str(claim.get("runId"))):
                 raise
         return super().get_hook_by_token(token)  # type: ignore[misc]
 

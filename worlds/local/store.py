@@ -1,7 +1,7 @@
 """LocalWorld: the filesystem world (reference world-local layout + wfctl's per-run journal).
 
 Write path (``create_event``), all under the run's write lock (a per-run ``threading.Lock`` plus
-``flock`` on ``.wfctl/locks/<runId>.lock``):
+``flock`` on ``<data-dir>.wfctl/locks/<runId>.lock``, see layout.py):
 
 1. catch up with the journal; rebuild it from ``events/`` if only the reference files exist;
    truncate a torn last line; if the last event has no event file, re-project it (roll-forward
@@ -56,11 +56,12 @@ from .files import (
 from .ids import is_safe_id, iso_from_ms, ms_from_iso, now_ms, require_safe
 from .journal import Journal, JournalCache, encode_line
 from .layout import VERSION_TEXT, Layout
-from .listing import scan_json
+from .listing import scan_run_files
 from .locks import KeyedThreadLocks, flocked, try_flock
 from .projection import Projector
 from .reads import ReadsMixin
 from .repair import SelfHealingMixin
+from .shared import adopt_legacy, check_on_open, say_once
 from .streams import LocalStreams
 from .tokens import TokenClaims
 from .writebehind import WriteBehind, project_steps
@@ -99,6 +100,8 @@ class LocalWorld(SelfHealingMixin, ReadsMixin, LocalStreams, World):
         self._projector = Projector(self.layout, self._claims)
         self._store_ready = False
         self._behind = WriteBehind(self._project_in_background)
+        adopt_legacy(self.layout)  # shared.py: wfctl's state lives out of the shared tree
+        check_on_open(self)  # ...which another tool may have deleted, replaced or converted
 
     # ------------------------------------------------------------------ writes
 
@@ -311,7 +314,7 @@ class LocalWorld(SelfHealingMixin, ReadsMixin, LocalStreams, World):
         # dead lease holder's write-behind queue; projections are a prefix of the journal).
         pending = []
         for line in reversed(journal.lines[-_ROLL_FORWARD_MAX:]):
-            if self.layout.event(run_id, line["eventId"]).exists():
+            if self.layout.event_exists(run_id, line["eventId"]):  # flat or run-scoped
                 break
             pending.append(line)
         for line in reversed(pending):
@@ -321,20 +324,25 @@ class LocalWorld(SelfHealingMixin, ReadsMixin, LocalStreams, World):
     def _rebuild_journal(self, run_id: str) -> None:
         """Lost index (or a store written by the DevKit): rebuild the journal from events/."""
         lines, _ = self._fold_event_files(run_id)
-        log.info("Rebuilding the journal of run %s from %d event files", run_id, len(lines))
+        say_once(
+            "foreign",
+            f"{self.root} holds runs with no journal in wfctl's state (written by another "
+            f"tool?); rebuilding their journals from their event files (first: {run_id})",
+        )
         payload = b"".join(encode_line(line) for line in lines)
         write_atomic(self.layout.journal(run_id), payload, durable=self.durable)
 
     def _fold_event_files(self, run_id: str) -> tuple[list[dict], RunState]:
-        events = []
-        for _, event in scan_json(self.layout.events, prefix=f"{run_id}-"):
+        by_id = {}
+        for _, event in scan_run_files(self.layout.events, run_id):  # flat and run-scoped
             if (
                 isinstance(event, dict)
                 and event.get("runId") == run_id
                 and isinstance(event.get("eventType"), str)
                 and isinstance(event.get("eventId"), str)
             ):
-                events.append(event)
+                by_id[event["eventId"]] = event
+        events = list(by_id.values())
         events.sort(key=lambda e: (ms_from_iso(e.get("createdAt")) or 0, e["eventId"]))
         state = RunState(run_id)
         for event in events:

@@ -5,8 +5,9 @@
 
 Chunk files sort in write order (ULIDs are generated under the stream's lock, each after the
 last existing one), so the DevKit's own reader sees the same order. Writes and the close of one
-stream are serialized by a flock in ``.wfctl/locks/streams/`` (threads and processes); the
-tail of each stream is cached in ``.wfctl/streams/<name>.json`` (rebuilt by a scan if absent).
+stream are serialized by a flock in ``<state>/locks/streams/`` (threads and processes); the
+tail of each stream is cached in ``<state>/streams/<name>.json`` (``<state>``: wfctl's state
+directory, ``layout.wfctl``; rebuilt by a scan if absent).
 """
 
 from __future__ import annotations
@@ -29,13 +30,14 @@ class LocalStreams:
 
     root: Path
     durable: bool
+    layout: Any
 
     # -- paths
     def _streams_dir(self) -> Path:
         return self.root / "streams"
 
     def _stream_lock(self, key: str) -> Path:
-        return self.root / ".wfctl" / "locks" / "streams" / f"{key}.lock"
+        return self.layout.write_locks / "streams" / f"{key}.lock"  # wfctl's state dir
 
     def _chunk_names(self, name: str) -> list[str]:
         prefix = f"{name}-chnk_"
@@ -60,7 +62,7 @@ class LocalStreams:
         seen.add((run_id, name))
 
     def _tail_path(self, name: str) -> Path:
-        return self.root / ".wfctl" / "streams" / f"{name}.json"
+        return self.layout.wfctl / "streams" / f"{name}.json"  # wfctl's state dir
 
     def _scan_tail(self, name: str) -> dict[str, Any]:
         """The stream's tail from its chunk files (a directory scan)."""
@@ -78,7 +80,7 @@ class LocalStreams:
     def _stream_append(self, name: str, flag: bytes, data: bytes) -> int:
         """Under the stream lock: refuse after EOF, write the next chunk file; its index.
 
-        The tail (last chunk id, count, done) is cached in ``.wfctl/streams/<name>.json`` so a
+        The tail (last chunk id, count, done) is cached in ``<state>/streams/<name>.json`` so a
         write does not scan ``streams/chunks`` (which holds every stream of the store); without
         that file (older store, other writer) it is rebuilt by a scan.
         """

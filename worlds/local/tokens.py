@@ -1,7 +1,7 @@
 """Hook token claims ``hooks/tokens/<sha256(token)>.json`` = ``{"token","hookId","runId"}``.
 
 A token is a cross-run constraint, so it is decided *before* the journal commit: the claimant
-holds the token's flock (``.wfctl/locks/tokens/<sha>.lock``) while it inspects the claim, writes
+holds the token's flock (``<state>/locks/tokens/<sha>.lock``) while it inspects the claim, writes
 its own, and appends ``hook_created`` to its journal. Anyone judging a claim stale (its hook is
 not live in the owner's journal) holds the same lock, so it can never see a claim whose
 ``hook_created`` is half committed. Lock order is always run lock -> token lock.

@@ -68,6 +68,7 @@ from ..rules import (
 )
 from ..world import EventResult, Lease, Page, World, as_item
 from . import codec, migrations
+from .lease import lease_ttl
 from .streams import PostgresStreams
 from .target import redact, schema_name, split_schema
 
@@ -75,13 +76,6 @@ log = logging.getLogger("worlds.postgres")
 
 _CACHE_RUNS = 256
 _DEFAULT_CONNECT_TIMEOUT = 5
-
-
-def _lease_ttl() -> float:
-    try:
-        return max(0.2, float(os.environ.get("WFCTL_LEASE_TTL", "30")))
-    except ValueError:
-        return 30.0
 
 
 def _first_line(exc: BaseException) -> str:
@@ -137,7 +131,7 @@ class PostgresWorld(PostgresStreams, World):
         url, url_schema = split_schema(url)
         self.url = url
         self.schema = schema_name(schema or url_schema)
-        self.lease_ttl = _lease_ttl()
+        self.lease_ttl = lease_ttl()  # validated: a bad value is one clear error
         self._connect_kwargs: dict[str, Any] = {}
         if "connect_timeout" not in url:
             self._connect_kwargs["connect_timeout"] = _DEFAULT_CONNECT_TIMEOUT
