@@ -3,7 +3,7 @@ code; a fork reuses the source's recorded results of steps 1..N-1 and executes f
 
 from __future__ import annotations
 
-from engine_support import KEY_A, assert_unchanged, listing
+from engine_support import KEY_A
 from versions_support import GHOST_RUN, Versions
 
 from wfctl.engine.fork import fork
@@ -77,7 +77,7 @@ def test_fork_of_a_cancelled_run(v: Versions) -> None:
 
 def test_fork_bad_input_and_divergence_write_nothing(v: Versions) -> None:
     src = v.engine().start("fiveSteps", [1]).run_id
-    before = listing(v.data)
+    before = v.listing()
     proc = v.wf("fork", src, "--step", "6", code=2)
     assert "out of range" in proc.stderr and "5 step(s)" in proc.stderr
     v.wf("fork", src, "--step", "0", code=2)
@@ -90,7 +90,7 @@ def test_fork_bad_input_and_divergence_write_nothing(v: Versions) -> None:
     )
     proc = v.wf("fork", src, "--step", "3", code=1)
     assert "diverges" in proc.stderr and "step tick" in proc.stderr and "breaks" in proc.stderr
-    assert_unchanged(before, v.data)
+    v.assert_unchanged(before)
 
 
 def test_fork_inside_a_promise_all(v: Versions) -> None:

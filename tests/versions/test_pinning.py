@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 
 import pytest
-from engine_support import assert_unchanged, listing
 from versions_support import HASH_RE, Versions
 
 from wfctl.engine import codestore
@@ -82,27 +81,27 @@ def test_corrupt_code_blob_is_refused_and_nothing_is_written(v: Versions) -> Non
     doc["modules"]["/lib/label.js"] = 'export const LABEL = "evil";\n'
     blob.write_bytes(compress(json.dumps(doc).encode()))
     v.edit("lib/label.js", '"v1"', '"v2"')  # the disk differs too: no self-repair possible
-    before = listing(v.data)
+    before = v.listing()
     proc = v.wf("hook", "resume", "ap:5", "true", code=1)
     assert f"run {run_id}" in proc.stderr and code in proc.stderr and "corrupt" in proc.stderr
-    assert_unchanged(before, v.data)
+    v.assert_unchanged(before)
     with pytest.raises(codestore.CodeStoreError, match="hash mismatch"):
         v.engine().drive(run_id)
     blob.write_bytes(b"\x00garbage")
-    before = listing(v.data)
+    before = v.listing()
     with pytest.raises(codestore.CodeStoreError, match=f"{run_id}.*{code}.*corrupt"):
         v.engine().resume_hook("ap:5", True)
-    assert_unchanged(before, v.data)
+    v.assert_unchanged(before)
 
 
 def test_missing_code_blob_is_refused_unless_the_same_code_is_on_disk(v: Versions) -> None:
     run_id, code = _waiting_run(v)
     v.code_blob(code).unlink()
     v.edit("lib/label.js", '"v1"', '"v2"')
-    before = listing(v.data)
+    before = v.listing()
     with pytest.raises(codestore.CodeStoreError, match=f"run {run_id}.*{code}.*missing"):
         v.engine().resume_hook("ap:5", True)
-    assert_unchanged(before, v.data)
+    v.assert_unchanged(before)
     # the pinned code is back on disk: the blob is restored from it (same hash) and the run ends
     v.edit("lib/label.js", '"v2"', '"v1"')
     done = v.engine().resume_hook("ap:5", True)

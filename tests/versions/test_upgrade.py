@@ -4,7 +4,6 @@ replays under it (issue 12, point 2), and `wfctl gc` of code no run uses."""
 from __future__ import annotations
 
 import pytest
-from engine_support import assert_unchanged, listing
 from versions_support import GHOST_RUN, Versions
 
 COMPATIBLE = ('"v1"', '"v2"')  # lib/label.js: the value changes, the calls do not
@@ -20,13 +19,13 @@ def test_dry_run_reports_movable_and_non_movable_runs(v: Versions) -> None:
     old = v.run_doc(waiting)["codeHash"]
 
     v.edit("lib/label.js", *COMPATIBLE)
-    before = listing(v.data)
+    before = v.listing()
     doc = v.json("upgrade", "--all", "--dry-run")
     assert doc["dryRun"] is True
     [row] = doc["runs"]  # --all: only runs that have not ended
     assert row["runId"] == waiting and row["moved"] is True
     assert row["from"] == old and row["to"] != old and "divergence" not in row
-    assert_unchanged(before, v.data)
+    v.assert_unchanged(before)
 
     v.edit("workflows.js", *DIVERGENT)
     doc = v.json("upgrade", waiting, "--dry-run", code=1)
@@ -37,7 +36,7 @@ def test_dry_run_reports_movable_and_non_movable_runs(v: Versions) -> None:
     assert "step tick" in d["actual"] and d["eventId"].startswith("evnt_")
     text = v.wf("upgrade", waiting, "--dry-run", code=1).stdout
     assert "not movable" in text and "#5" in text and "0/1 runs movable" in text
-    assert_unchanged(before, v.data)
+    v.assert_unchanged(before)
     assert v.run_doc(done)["status"] == "completed"
 
 
@@ -54,7 +53,7 @@ def test_upgrade_then_resume_runs_the_new_code(v: Versions, runtime: str) -> Non
     assert row["moved"] is True and row["from"] == old
     assert v.run_doc(run_id)["codeHash"] == row["to"] != old
     assert v.code_blob(row["to"]).is_file()
-    assert not (v.data / "snapshots" / f"{run_id}.bin").exists()  # old heap dropped
+    assert v.world().load_snapshot(run_id) is None  # the old code's heap is dropped
 
     v.edit("lib/label.js", '"v2"', '"v3"')  # disk moves on again; the run stays on "to"
     done = v.engine().resume_hook("ap:2", True)
@@ -65,14 +64,14 @@ def test_upgrade_then_resume_runs_the_new_code(v: Versions, runtime: str) -> Non
 
 def test_upgrade_bad_input(v: Versions) -> None:
     done = v.engine().start("fiveSteps", [1]).run_id
-    before = listing(v.data)
+    before = v.listing()
     proc = v.wf("upgrade", GHOST_RUN, code=3)
     assert GHOST_RUN in proc.stderr
     proc = v.wf("upgrade", done, code=2)
     assert "already completed" in proc.stderr
     v.wf("upgrade", code=2)
     v.wf("upgrade", done, "--all", code=2)
-    assert_unchanged(before, v.data)
+    v.assert_unchanged(before)
 
 
 def test_gc_removes_code_no_unfinished_run_uses(v: Versions) -> None:
@@ -87,10 +86,10 @@ def test_gc_removes_code_no_unfinished_run_uses(v: Versions) -> None:
     v.json("upgrade", upgraded)  # ... moved to v4: v3 is still its original, kept
     v4 = v.run_doc(upgraded)["codeHash"]
 
-    before = listing(v.data)
+    before = v.listing()
     dry = v.json("gc", "--dry-run")
     assert dry["removed"] == [v1] and dry["bytesFreed"] > 0 and v2 in dry["kept"]
-    assert_unchanged(before, v.data)
+    v.assert_unchanged(before)
     doc = v.json("gc")
     assert doc["removed"] == [v1] and v4 in doc["kept"] and len(doc["kept"]) == 3
     assert not v.code_blob(v1).exists() and v.code_blob(v2).exists()

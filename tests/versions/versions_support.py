@@ -12,7 +12,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "engine"))
 
-from engine_support import check_cli, one_json  # noqa: E402
+from engine_support import check_cli, listing, one_json  # noqa: E402
 
 from wfctl.engine.app import App  # noqa: E402
 from wfctl.engine.engine import Engine  # noqa: E402
@@ -56,8 +56,29 @@ class Versions:
         assert old in text, f"{old!r} not in {rel}"
         path.write_text(text.replace(old, new))
 
+    def listing(self) -> dict[str, str]:
+        """Every data file of the store: the projection and the state directory beside it."""
+        state = Path(self.world().layout.wfctl)  # type: ignore[attr-defined]
+        out = dict(listing(self.data))
+        out.update(
+            {
+                f"<state>/{k}": h
+                for k, h in listing(state).items()
+                if not k.startswith(("leases/", "locks/"))
+            }
+        )
+        return out
+
+    def assert_unchanged(self, before: dict[str, str]) -> None:
+        after = self.listing()
+        assert after == before, (
+            f"store changed: added={sorted(set(after) - set(before))} "
+            f"removed={sorted(set(before) - set(after))} "
+            f"changed={sorted(k for k in set(after) & set(before) if after[k] != before[k])}"
+        )
+
     def blob_dir(self) -> Path:
-        return self.data / ".wfctl" / "blobs"
+        return Path(self.world().layout.blobs)  # type: ignore[attr-defined]
 
     def code_blob(self, code_hash: str) -> Path:
         return self.blob_dir() / f"code-{code_hash}"
