@@ -271,6 +271,14 @@ class World(StreamStore, abc.ABC):
         """The blob stored under ``key`` or ``None``."""
 
     @abc.abstractmethod
+    def delete_blob(self, key: str) -> None:
+        """Remove the blob stored under ``key``; idempotent (used by ``wfctl gc`` and upgrade)."""
+
+    @abc.abstractmethod
+    def list_blobs(self, prefix: str) -> list[str]:
+        """Keys of the stored blobs starting with ``prefix``, sorted."""
+
+    @abc.abstractmethod
     def close(self) -> None:
         """Release in-memory caches; the world is not used afterwards."""
 

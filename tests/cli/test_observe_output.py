@@ -154,7 +154,10 @@ def test_global_options_anywhere_version_and_completion(data_dir, tmp_path):
     home = {**env, "HOME": str(tmp_path), "SHELL": "/bin/bash"}
     inst = run(["--install-completion", "bash"], home)
     assert inst.returncode == 0, inst.stdout + inst.stderr
-    assert "_WFCTL_COMPLETE" in "".join(p.read_text() for p in tmp_path.rglob("*") if p.is_file())
+    # (errors="replace": the data directory under tmp_path holds binary code blobs too)
+    assert "_WFCTL_COMPLETE" in "".join(
+        p.read_text(errors="replace") for p in tmp_path.rglob("*") if p.is_file()
+    )
 
 
 def test_library_use_keeps_output_where_it_was(tmp_path):

@@ -217,7 +217,9 @@ def test_fallback_to_replay_names_the_cause(cause, data_dir, engine_for, monkeyp
     assert not bin_path.exists()
 
 
-def test_fallback_when_workflow_code_changed(copy_app, data_dir, engine_for):
+def test_code_change_on_disk_keeps_the_snapshot_of_the_pinned_code(copy_app, data_dir, engine_for):
+    """Runs are pinned to their code (issue 12): editing workflows.js does not touch a waiting
+    run, so its snapshot stays valid; a snapshot of other code is still refused."""
     app = copy_app("t_engine")
     res = engine_for(app).start("waitHook", ["tok-fb-code", 5])
     assert res.status == "running"
@@ -228,6 +230,12 @@ def test_fallback_when_workflow_code_changed(copy_app, data_dir, engine_for):
     res = engine.resume_hook("tok-fb-code", {"n": 3})
     assert res.status == "completed", res.run
     assert output_of(engine.world, res.run_id) == WAIT_OUTPUT
+    assert res.stats["snapshotSource"] == "snapshot", res.stats
+
+    res = engine_for(app).start("waitHook", ["tok-fb-code2", 5])
+    tamper_header(snapshot_path(data_dir, res.run_id), lambda h: h.update(codeHash="0" * 64))
+    res = engine_for(app).resume_hook("tok-fb-code2", {"n": 3})
+    assert res.status == "completed", res.run
     assert res.stats["snapshotSource"] == "replay-fallback", res.stats
     assert any("different workflow code" in n for n in res.notes), res.notes
 

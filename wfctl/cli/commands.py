@@ -28,6 +28,7 @@ from wfctl.cli.context import (
 from wfctl.cli.db import db_app
 from wfctl.cli.reader import Reader
 from wfctl.config import validate_env
+from wfctl.engine import codestore
 from wfctl.engine.app import App, short_name
 from wfctl.errors import UsageError
 from wfctl.serde.jsonout import decode_field, entity_json, error_json
@@ -350,6 +351,7 @@ def inspect_run(
         doc["children"] = children_of(engine.world, run_id)  # runs it started (start())
         snap = engine.world.load_snapshot(run_id)
         doc["snapshotBytes"] = len(snap[0]) if snap else None
+        doc["codeHash"] = codestore.effective_hash(engine.world, run)
     if st.json:
         emit_json(doc)
         if follow:
@@ -359,6 +361,7 @@ def inspect_run(
 
     con = st.out
     print_run(con, doc, events, key, decrypt=decrypt)
+    con.print(f"  code: {doc['codeHash'] or '(not pinned: runs the code on disk)'}")
     con.print()
     if doc["children"]:
         con.print(f"  children: {', '.join(doc['children'])}")
@@ -783,3 +786,9 @@ def web(
 
         target = app_dir or st.app_dir or resolve_app_dir(None)
         serve(st, host=host, port=port, app_dir=target)
+
+
+# upgrade, rerun, fork, gc (runs pinned to their code): wfctl/cli/versions.py
+from wfctl.cli import versions as _versions  # noqa: E402
+
+_versions.register(app)

@@ -8,6 +8,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from wfctl.engine.codestore import narrow
 from wfctl.engine.registry import StepDef, _collecting
 from wfctl.errors import AppError
 from wfctl.runtime.bundle import Bundle
@@ -35,7 +36,8 @@ class App:
         app_dir = Path(app_dir).resolve()
         if not app_dir.is_dir():
             raise AppError(f"app directory {app_dir} does not exist")
-        bundle = Bundle.load(app_dir)
+        # Only workflows.js and what it imports: the code a run is pinned to (engine.codestore).
+        bundle = narrow(Bundle.load(app_dir))
         return cls(app_dir=app_dir, bundle=bundle, steps=_import_steps(app_dir))
 
     def step(self, step_name: str) -> StepDef | None:

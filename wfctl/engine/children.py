@@ -160,6 +160,8 @@ def _create_child(world: Any, workflow: str, args: list[Any]) -> str:
                     "features": {"encryption": key is not None},
                     "workflowRuntime": ctx.get("workflowRuntime", "snapshot"),
                     "parentRunId": md.run_id,
+                    # a child runs the code its parent runs (issue 12: runs pinned to their code)
+                    **_pinned_code(world, parent),
                 },
             },
         )
@@ -170,6 +172,13 @@ def _create_child(world: Any, workflow: str, args: list[Any]) -> str:
         except RunNotFoundError:
             raise exc from None
     return run_id
+
+
+def _pinned_code(world: Any, parent: dict[str, Any]) -> dict[str, Any]:
+    from wfctl.engine import codestore  # noqa: PLC0415
+
+    h = codestore.effective_hash(world, parent)
+    return {"codeHash": h} if h else {}
 
 
 # ---------------------------------------------------------------- waking the parent

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from wfctl import __version__
 from wfctl.config import env_int
-from wfctl.engine import children, hotpath
+from wfctl.engine import children, codestore, hotpath
 from wfctl.engine.app import App, short_name, workflow_id
 from wfctl.engine.check import require_valid
 from wfctl.engine.executor import StepExecutor, StepOutcome, plain_error_text
@@ -35,6 +35,7 @@ from wfctl.errors import AppError, NotFoundError, UsageError
 from wfctl.hookpolicy import check_hook_payload, run_hook_context, vm_hook_context
 from wfctl.runtime import logsink
 from wfctl.runtime.base import Runtime, choose_runtime, runtime_of_run
+from wfctl.runtime.bundle import Bundle
 from wfctl.runtime.events import EventFeed, iso_to_ms
 from wfctl.serde import crypto, payload
 from wfctl.serde.depth import DepthError, check_depth
@@ -210,7 +211,11 @@ class Engine:
         run_id: str | None = None,
         wait: bool = True,
         timeout: float | None = None,
+        context: dict[str, Any] | None = None,
+        input_text: str | None = None,
     ) -> RunResult:
+        """``context``: extra executionContext fields (rerunOf, forkOf); ``input_text``: the
+        input as devl text (a rerun copies it exactly) instead of ``args``."""
         app = self._require_app()
         export = short_name(workflow)
         runtime_name = choose_runtime(runtime)
@@ -227,10 +232,13 @@ class Engine:
 
         run_id = run_id or new_run_id()
         key = self.run_key(run_id)
-        _check_depth(args, f"the input of workflow {export}")
-        encoded = payload.encode(list(args), key=key, context=f"workflow {export} input")
+        if input_text is not None:
+            encoded = payload.wrap_text(input_text, key)
+        else:
+            _check_depth(args, f"the input of workflow {export}")
+            encoded = payload.encode(list(args), key=key, context=f"workflow {export} input")
         try:
-            self._create_run(run_id, export, encoded, key, runtime_name)
+            self._create_run(run_id, export, encoded, key, runtime_name, context)
         except (UnsafeEntityIdError, InvalidTransitionError, EntityConflictError) as exc:
             if run_id_given:  # a run id the user chose: unsafe, malformed, too old or taken
                 raise UsageError(f"--run-id {run_id!r}: {exc}") from None
@@ -240,7 +248,13 @@ class Engine:
         return self.drive(run_id, wait=True, timeout=timeout)
 
     def _create_run(
-        self, run_id: str, export: str, encoded: bytes, key: bytes | None, runtime_name: str
+        self,
+        run_id: str,
+        export: str,
+        encoded: bytes,
+        key: bytes | None,
+        runtime_name: str,
+        context: dict[str, Any] | None = None,
     ) -> None:
         self.world.create_event(
             run_id,
@@ -254,6 +268,8 @@ class Engine:
                     "features": {"encryption": key is not None},
                     "workflowRuntime": runtime_name,
                     **run_hook_context(self),
+                    "codeHash": codestore.pin(self.world, self._require_app().bundle),
+                    **(context or {}),
                 },
             },
         )
@@ -298,6 +314,7 @@ class Engine:
         key = self.check_key(run)
         if drive:
             runtime_of_run(run)  # validate before recording anything
+        codestore.check_run_code(self.world, run, self.app.bundle if self.app else None)
         _check_depth(value, "the hook payload")
         check_hook_payload(hook, value, key)  # typed hooks: refuse a bad payload before writing
         data = payload.encode(value, key=key, context="hook payload")
@@ -341,17 +358,21 @@ class Engine:
         *,
         world: World | None = None,
         verify: bool = False,
+        bundle: Bundle | None = None,
     ) -> Runtime:
+        """``bundle``: the code to run; default the run's pinned code (engine.codestore)."""
         from wfctl.runtime.replay import ReplayRuntime
         from wfctl.runtime.snapshot import SnapshotRuntime
 
         app = self._require_app()
+        if bundle is None:
+            bundle = codestore.bundle_for_run(self.world, run, app.bundle)
         ctx = workflow_context(run, key)
         ctx["verify"] = verify  # wfctl replay: also report log events left after the workflow ends
         ctx["maxChildren"] = children.max_children()  # start() limit (docs/STREAMS.md)
         if name == "replay":
-            return ReplayRuntime(app.bundle, ctx, feed)
-        return SnapshotRuntime(app.bundle, ctx, feed, world or self.world, key)
+            return ReplayRuntime(bundle, ctx, feed)
+        return SnapshotRuntime(bundle, ctx, feed, world or self.world, key)
 
 
 def _check_depth(value: Any, what: str) -> None:
@@ -465,6 +486,7 @@ class _Invocation:
         run = self.world.get_run(self.run_id)
         runtime_name = runtime_of_run(run)  # validated before anything is written
         self.engine.check_key(run)
+        codestore.bundle_for_run(self.world, run, self.app.bundle)  # the pinned code loads
         if run["status"] == "pending":
             try:
                 res = self.world.create_event(self.run_id, "run_started")

@@ -16,6 +16,7 @@ from typing import Any
 from wfctl.engine.app import short_name
 from wfctl.engine.engine import TERMINAL_EVENTS, Engine
 from wfctl.engine.failures import UNSETTLEABLE, reproduced, vm_failure_message
+from wfctl.runtime.bundle import Bundle
 from wfctl.runtime.events import EventFeed
 from wfctl.runtime.snapshot import SnapshotRuntime
 from wfctl.serde import payload
@@ -59,7 +60,11 @@ def describe_op(op: dict[str, Any]) -> str:
     return f"sleep ({op['correlationId']})"
 
 
-def check_run(engine: Engine, run_id: str, runtime_name: str) -> ReplayReport:
+def check_run(
+    engine: Engine, run_id: str, runtime_name: str, bundle: Bundle | None = None
+) -> ReplayReport:
+    """``bundle``: the code to check (default: the app's current code)."""
+    bundle = bundle or engine._require_app().bundle
     run = engine.get_run(run_id)
     problem_of = getattr(engine.world, "journal_problem", None)  # local world: a cut journal
     problem = problem_of(run_id) if problem_of is not None else None
@@ -72,7 +77,8 @@ def check_run(engine: Engine, run_id: str, runtime_name: str) -> ReplayReport:
     terminal = next((i for i, e in enumerate(log) if e["eventType"] in TERMINAL_EVENTS), None)
     body = log if terminal is None else log[:terminal]
     feed = EventFeed(key, verify_inputs=True)
-    rt = engine.make_runtime(run, runtime_name, feed, key, verify=True)
+    # the current code on disk, whatever the run is pinned to (the question replay answers)
+    rt = engine.make_runtime(run, runtime_name, feed, key, verify=True, bundle=bundle)
     if isinstance(rt, SnapshotRuntime):
         rt.checkpoint_every = 0  # replay writes nothing
     try:

@@ -455,6 +455,19 @@ class LocalWorld(SelfHealingMixin, ReadsMixin, LocalStreams, World):
         except FileNotFoundError:
             return None
 
+    def delete_blob(self, key: str) -> None:
+        require_safe(key, "blob key")
+        if unlink(self.layout.blob(key)) and self.durable:
+            fsync_dir(self.layout.blobs)
+
+    def list_blobs(self, prefix: str) -> list[str]:
+        try:
+            names = os.listdir(self.layout.blobs)
+        except FileNotFoundError:
+            return []
+        # temp files of an interrupted put_blob carry ".tmp." and are not blobs
+        return sorted(n for n in names if n.startswith(prefix) and ".tmp." not in n)
+
     def close(self) -> None:
         self._behind.cancel_timers()
         for run_id in self._behind.runs():

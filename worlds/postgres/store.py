@@ -797,6 +797,14 @@ class PostgresWorld(PostgresStreams, World):
         rows = self._read(self._sql.get_blob, (key,))
         return bytes(rows[0][0]) if rows else None
 
+    def delete_blob(self, key: str) -> None:
+        require_safe(key, "blob key")
+        self._write_simple(self._sql.delete_blob, (key,))
+
+    def list_blobs(self, prefix: str) -> list[str]:
+        rows = self._read(self._sql.list_blobs, (prefix,))
+        return [r[0] for r in rows]
+
     # ------------------------------------------------------------------ leases
 
     @contextmanager
@@ -939,6 +947,9 @@ class _Sql:
             f"INSERT INTO {s}.blobs (key, data) VALUES (%s, %s) ON CONFLICT (key) DO NOTHING"
         )
         self.get_blob = f"SELECT data FROM {s}.blobs WHERE key = %s"
+        self.delete_blob = f"DELETE FROM {s}.blobs WHERE key = %s"
+        # starts_with, not LIKE: "_" in a key is a LIKE wildcard
+        self.list_blobs = f"SELECT key FROM {s}.blobs WHERE starts_with(key, %s) ORDER BY key"
         self.acquire_lease = (
             f"INSERT INTO {s}.run_leases AS l (run_id, owner, epoch, expires_at) "
             "VALUES (%s, %s, 1, clock_timestamp() + make_interval(secs => %s)) "
