@@ -16,6 +16,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
+from .ids import require_safe
 from .streams import StreamStore
 
 
@@ -124,7 +125,6 @@ class World(StreamStore, abc.ABC):
     **Reads** never create anything; a missing store lists as empty.
     """
 
-    @abc.abstractmethod
     def create_event(
         self,
         run_id: str | None,
@@ -133,9 +133,25 @@ class World(StreamStore, abc.ABC):
         correlation_id: str | None = None,
         event_data: dict[str, Any] | None = None,
     ) -> EventResult:
-        """Validate, append and project one event. Raises ``worlds.errors.*``."""
+        """Validate, append and project one event: the one-item form of :meth:`create_events`
+        that raises a duplicate's ``EntityConflictError``. ``run_created`` may omit the run id
+        (a new ``wrun_<ULID>``). Raises ``worlds.errors.*``."""
+        from .rules import check_request, check_run_id_time, new_run_id, normalize_data
 
-    @abc.abstractmethod
+        if event_type == "run_created":
+            if run_id is None:
+                run_id = new_run_id()
+            else:
+                require_safe(run_id, "run id")
+                check_run_id_time(run_id)
+        elif run_id is None:
+            check_request(event_type, run_id, correlation_id, normalize_data(event_data))
+        assert run_id is not None  # check_request raised: only run_created may omit it
+        (result,) = self._commit(run_id, [EventItem(event_type, correlation_id, event_data)])
+        if result.conflict is not None:
+            raise result.conflict
+        return result
+
     def create_events(
         self, run_id: str, items: list[Any], *, durable: bool = True
     ) -> list[EventResult]:
@@ -151,6 +167,24 @@ class World(StreamStore, abc.ABC):
         :meth:`flush` instead of its own (it survives a crash of this process either way; a
         power loss before that fsync may lose it). A world may ignore the flag.
         """
+        from .errors import InvalidTransitionError
+        from .rules import check_run_id_time
+
+        if run_id is None:
+            raise InvalidTransitionError("create_events needs a run id.")
+        require_safe(run_id, "run id")
+        batch = [as_item(item) for item in items]
+        if any(item.event_type == "run_created" for item in batch):
+            check_run_id_time(run_id)
+        return self._commit(run_id, batch, durable=durable)
+
+    @abc.abstractmethod
+    def _commit(
+        self, run_id: str, items: list[EventItem], *, durable: bool = True
+    ) -> list[EventResult]:
+        """The world's write: validate ``items`` against the run's state with
+        :mod:`worlds.rules`, append them in one commit and project them (see
+        :meth:`create_events`). ``run_id`` is safe; ``run_created`` has a valid id time."""
 
     def flush(self, run_id: str) -> None:
         """Make every event of ``run_id`` committed through this world durable, and whatever

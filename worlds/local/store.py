@@ -27,20 +27,18 @@ from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
-from ..errors import EntityConflictError, InvalidTransitionError
+from ..errors import EntityConflictError
 from ..rules import (
     IDEMPOTENT,
     RunState,
     build_line,
     check,
     check_request,
-    check_run_id_time,
     conflict_line,
-    new_run_id,
     normalize_data,
     result_of,
 )
-from ..world import EventItem, EventResult, Lease, Page, World, as_item
+from ..world import EventItem, EventResult, Lease, Page, World
 from .entities import clone
 from .files import (
     append_durable,
@@ -108,43 +106,10 @@ class LocalWorld(SelfHealingMixin, ReadsMixin, LocalStreams, World):
 
     # ------------------------------------------------------------------ writes
 
-    def create_event(
-        self,
-        run_id: str | None,
-        event_type: str,
-        *,
-        correlation_id: str | None = None,
-        event_data: dict[str, Any] | None = None,
-    ) -> EventResult:
-        if event_type == "run_created":
-            if run_id is None:
-                run_id = new_run_id()
-            else:
-                require_safe(run_id, "run id")
-                check_run_id_time(run_id)
-        elif run_id is None:
-            check_request(event_type, run_id, correlation_id, normalize_data(event_data))
-        assert run_id is not None  # check_request raised: only run_created may omit it
-        (result,) = self._commit(run_id, [(event_type, correlation_id, event_data)])
-        if result.conflict is not None:
-            raise result.conflict
-        return result
-
-    def create_events(
-        self, run_id: str, items: list[Any], *, durable: bool = True
-    ) -> list[EventResult]:
-        if run_id is None:
-            raise InvalidTransitionError("create_events needs a run id.")
-        require_safe(run_id, "run id")
-        batch = [as_item(item) for item in items]
-        if any(item.event_type == "run_created" for item in batch):
-            check_run_id_time(run_id)
-        return self._commit(run_id, batch, durable=durable)
-
     def _commit(
         self,
         run_id: str,
-        items: list[EventItem] | list[tuple[str, str | None, dict[str, Any] | None]],
+        items: list[EventItem],
         *,
         durable: bool = True,
     ) -> list[EventResult]:

@@ -41,7 +41,6 @@ from ..entities import clone
 from ..errors import (
     EntityConflictError,
     HookNotFoundError,
-    InvalidTransitionError,
     LeaseBusyError,
     LeaseLostError,
     RunNotFoundError,
@@ -57,16 +56,14 @@ from ..rules import (
     build_line,
     check,
     check_request,
-    check_run_id_time,
     conflict_line,
     cursor_of,
-    new_run_id,
     normalize_data,
     parse_cursor,
     public_event,
     result_of,
 )
-from ..world import EventItem, EventResult, Lease, Page, World, as_item
+from ..world import EventItem, EventResult, Lease, Page, World
 from . import codec, migrations
 from .lease import lease_ttl
 from .streams import PostgresStreams
@@ -281,45 +278,10 @@ class PostgresWorld(PostgresStreams, World):
 
     # ------------------------------------------------------------------ writes
 
-    def create_event(
-        self,
-        run_id: str | None,
-        event_type: str,
-        *,
-        correlation_id: str | None = None,
-        event_data: dict[str, Any] | None = None,
-    ) -> EventResult:
-        if event_type == "run_created":
-            if run_id is None:
-                run_id = new_run_id()
-            else:
-                require_safe(run_id, "run id")
-                check_run_id_time(run_id)
-        elif run_id is None:
-            check_request(event_type, run_id, correlation_id, normalize_data(event_data))
-        assert run_id is not None  # check_request raised: only run_created may omit it
-        (result,) = self._commit(run_id, [(event_type, correlation_id, event_data)])
-        if result.conflict is not None:
-            raise result.conflict
-        return result
-
-    def create_events(
-        self, run_id: str, items: list[Any], *, durable: bool = True
-    ) -> list[EventResult]:  # durable=False: every commit is durable here (see World)
-        if run_id is None:
-            raise InvalidTransitionError("create_events needs a run id.")
-        require_safe(run_id, "run id")
-        batch = [as_item(item) for item in items]
-        if any(item.event_type == "run_created" for item in batch):
-            check_run_id_time(run_id)
-        return self._commit(run_id, batch)
-
     def _commit(
-        self,
-        run_id: str,
-        items: list[EventItem] | list[tuple[str, str | None, dict[str, Any] | None]],
+        self, run_id: str, items: list[EventItem], *, durable: bool = True
     ) -> list[EventResult]:
-        require_safe(run_id, "run id")
+        # durable is ignored: every transaction commits durably (synchronous_commit).
         requests: list[_Request] = []
         for kind, corr, event_data in items:
             if corr is not None:
