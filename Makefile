@@ -7,15 +7,21 @@ PY312 ?= $(firstword $(wildcard $(HOME)/.pyenv/versions/3.12*/bin/python3.12) $(
 PY313 ?= $(firstword $(wildcard $(HOME)/.pyenv/versions/3.13*/bin/python3.13) $(shell command -v python3.13))
 SRC := wfctl worlds tests bench
 
-.PHONY: install browser demo shop test check fast lint typecheck compat bench clean
+.PHONY: lock install browser demo shop test check fast lint typecheck compat bench clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml requirements-dev.lock
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[dev,postgres]'
+	$(BIN)/pip install -q -c requirements-dev.lock -e '.[dev,postgres]'
 	touch $(STAMP)
 
 install: $(STAMP)
+
+# Re-pin the development environment after a dependency change in pyproject.toml.
+lock:
+	rm -rf .venv-lock && $(PY) -m venv .venv-lock && .venv-lock/bin/pip install -q -e '.[dev,postgres]'
+	{ sed -n '1,3p' requirements-dev.lock; .venv-lock/bin/pip freeze --exclude-editable | grep -v '^#'; } > requirements-dev.lock.new
+	mv requirements-dev.lock.new requirements-dev.lock && rm -rf .venv-lock
 
 # The order example end to end: start (it stops at the approval hook), approve, finish.
 demo: install
