@@ -6,8 +6,9 @@ from typing import Annotated
 
 import typer
 
-from wfctl.cli.context import emit_json, emit_json_line, guarded, merge_json, open_store
+from wfctl.cli.context import CliState, emit_json, emit_json_line, guarded, merge_json, open_store
 from wfctl.errors import NotFoundError
+from worlds import World
 from worlds.errors import RunNotFoundError
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")]
@@ -40,12 +41,8 @@ def register(inspect_app: typer.Typer) -> None:
         from wfctl.streams import chunk_json, read_stream, run_key
 
         with guarded(st):
-            world = open_store(st)
+            world = _store_with_run(st, run_id)
             try:
-                try:
-                    world.get_run(run_id)
-                except RunNotFoundError:
-                    raise NotFoundError(f"run {run_id} not found") from None
                 for chunk in read_stream(
                     run_id,
                     namespace=namespace,
@@ -80,12 +77,8 @@ def register(inspect_app: typer.Typer) -> None:
         from wfctl.streams import stream_name
 
         with guarded(st):
-            world = open_store(st)
+            world = _store_with_run(st, run_id)
             try:
-                try:
-                    world.get_run(run_id)
-                except RunNotFoundError:
-                    raise NotFoundError(f"run {run_id} not found") from None
                 items = []
                 default = stream_name(run_id)
                 for name in world.list_streams(run_id):
@@ -109,6 +102,17 @@ def register(inspect_app: typer.Typer) -> None:
             ns = it["namespace"] if it["namespace"] is not None else "(default)"
             state = "done" if it["done"] else "open"
             st.out.print(f"{it['name']}  {ns}  tail {it['tailIndex']}  {state}", markup=False)
+
+
+def _store_with_run(st: CliState, run_id: str) -> World:
+    """The store, once it is known to hold ``run_id`` (exit 3 otherwise, store closed)."""
+    world = open_store(st)
+    try:
+        world.get_run(run_id)
+    except RunNotFoundError:
+        world.close()
+        raise NotFoundError(f"run {run_id} not found") from None
+    return world
 
 
 def _namespace_of(name: str, default: str) -> str | None:
