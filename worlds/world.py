@@ -60,6 +60,10 @@ class EventItem(NamedTuple):
     event_data: dict[str, Any] | None = None
 
 
+#: A checked batch item: (event type, correlation id, normalized event data).
+EventRequest = tuple[str, str | None, dict[str, Any]]
+
+
 def as_item(item: Any) -> EventItem:
     """An :class:`EventItem` from an EventItem, a tuple or a ``{eventType, correlationId,
     eventData}`` dict."""
@@ -147,7 +151,8 @@ class World(StreamStore, abc.ABC):
         elif run_id is None:
             check_request(event_type, run_id, correlation_id, normalize_data(event_data))
         assert run_id is not None  # check_request raised: only run_created may omit it
-        (result,) = self._commit(run_id, [EventItem(event_type, correlation_id, event_data)])
+        requests = self._requests(run_id, [EventItem(event_type, correlation_id, event_data)])
+        (result,) = self._commit(run_id, requests)
         if result.conflict is not None:
             raise result.conflict
         return result
@@ -176,15 +181,31 @@ class World(StreamStore, abc.ABC):
         batch = [as_item(item) for item in items]
         if any(item.event_type == "run_created" for item in batch):
             check_run_id_time(run_id)
-        return self._commit(run_id, batch, durable=durable)
+        requests = self._requests(run_id, batch)
+        return self._commit(run_id, requests, durable=durable) if requests else []
+
+    @staticmethod
+    def _requests(run_id: str, items: list[EventItem]) -> list[EventRequest]:
+        """The items as requests: correlation ids safe, data normalized, each request valid on
+        its own (``rules.check_request``); what depends on the run's state is ``_commit``'s."""
+        from .rules import check_request, normalize_data
+
+        requests: list[EventRequest] = []
+        for kind, corr, event_data in items:
+            if corr is not None:
+                require_safe(corr, "correlation id")
+            data = normalize_data(event_data)
+            check_request(kind, run_id, corr, data)
+            requests.append((kind, corr, data))
+        return requests
 
     @abc.abstractmethod
     def _commit(
-        self, run_id: str, items: list[EventItem], *, durable: bool = True
+        self, run_id: str, requests: list[EventRequest], *, durable: bool = True
     ) -> list[EventResult]:
-        """The world's write: validate ``items`` against the run's state with
-        :mod:`worlds.rules`, append them in one commit and project them (see
-        :meth:`create_events`). ``run_id`` is safe; ``run_created`` has a valid id time."""
+        """The world's write: validate ``requests`` (non-empty, each valid on its own) against
+        the run's state with :mod:`worlds.rules`, append them in one commit and project them
+        (see :meth:`create_events`). ``run_id`` is safe; ``run_created`` has a valid id time."""
 
     def flush(self, run_id: str) -> None:
         """Make every event of ``run_id`` committed through this world durable, and whatever

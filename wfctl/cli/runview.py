@@ -11,9 +11,7 @@ from rich.markup import escape
 from wfctl.cli import render
 from wfctl.engine.app import short_name
 from wfctl.engine.timefmt import clock, duration
-from wfctl.engine.timeline import Span, Tracker, describe_waiting, innermost, ms
-from wfctl.serde import payload
-from wfctl.serde.values import JSError
+from wfctl.engine.timeline import Span, Tracker, describe_waiting, ms, step_failure_of
 
 SYMBOL = {
     "completed": "[green]✓[/]",
@@ -30,20 +28,8 @@ SYMBOL = {
 
 def step_failure(events: list[dict[str, Any]], span: Span, key: bytes | None) -> dict[str, Any]:
     """{name, message, stack} of a failed step, from its step_failed event."""
-    ev = next(
-        (
-            e
-            for e in reversed(events)
-            if e["eventType"] == "step_failed" and e.get("correlationId") == span.id
-        ),
-        None,
-    )
-    data = (ev or {}).get("eventData") or {}
-    try:
-        err = innermost(payload.decode(data.get("error"), key=key))
-    except Exception:
-        err = None
-    if isinstance(err, JSError):
+    err, data = step_failure_of(events, span.id, key)
+    if err is not None:
         return {"name": err.name, "message": err.message, "stack": err.stack or ""}
     return {"name": "Error", "message": data.get("message", ""), "stack": data.get("stack", "")}
 

@@ -91,6 +91,30 @@ def innermost(err: Any) -> Any:
     return err
 
 
+def step_failure_of(
+    events: list[dict[str, Any]], step_id: str, key: bytes | None
+) -> tuple[Any, dict[str, Any]]:
+    """(the innermost ``JSError`` a step failed with, or None when its payload cannot be
+    decoded — e.g. encrypted and no key —; the ``eventData`` of its last ``step_failed``)."""
+    from wfctl.serde import payload
+    from wfctl.serde.values import JSError
+
+    ev = next(
+        (
+            e
+            for e in reversed(events)
+            if e["eventType"] == "step_failed" and e.get("correlationId") == step_id
+        ),
+        None,
+    )
+    data = (ev or {}).get("eventData") or {}
+    try:
+        err = innermost(payload.decode(data.get("error"), key=key))
+    except Exception:
+        err = None
+    return (err if isinstance(err, JSError) else None), data
+
+
 def error_reader(key: bytes | None) -> ErrorReader:
     """(type, message) of a step_retrying/step_failed event's error, decoding it with ``key``."""
     from wfctl.serde import payload

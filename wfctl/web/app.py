@@ -27,11 +27,10 @@ from starlette.staticfiles import StaticFiles
 
 from wfctl.engine.engine import Engine
 from wfctl.engine.runlogs import read_logs
-from wfctl.engine.timeline import Tracker, error_reader, innermost
+from wfctl.engine.timeline import Tracker, error_reader, step_failure_of
 from wfctl.errors import WfctlError
 from wfctl.serde import payload
 from wfctl.serde.jsonout import decode_field, entity_json
-from wfctl.serde.values import JSError
 from wfctl.web import pages
 from worlds import World, all_items
 from worlds.errors import WorldError
@@ -248,20 +247,8 @@ def _failure(
         return None
     span = tracker.failing_step()
     if span is not None:
-        ev = next(
-            (
-                e
-                for e in reversed(events)
-                if e["eventType"] == "step_failed" and e.get("correlationId") == span.id
-            ),
-            None,
-        )
-        data = (ev or {}).get("eventData") or {}
-        try:
-            err = innermost(payload.decode(data.get("error"), key=key))
-        except Exception:
-            err = None
-        if isinstance(err, JSError):
+        err, data = step_failure_of(events, span.id, key)
+        if err is not None:
             return {
                 "step": span.name,
                 "attempts": len(span.attempts),

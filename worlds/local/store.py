@@ -33,12 +33,10 @@ from ..rules import (
     RunState,
     build_line,
     check,
-    check_request,
     conflict_line,
-    normalize_data,
     result_of,
 )
-from ..world import EventItem, EventResult, Lease, Page, World
+from ..world import EventRequest, EventResult, Lease, Page, World
 from .entities import clone
 from .files import (
     append_durable,
@@ -67,7 +65,7 @@ from .writebehind import WriteBehind, project_steps
 
 log = logging.getLogger("worlds.local")
 # (eventType, correlationId, normalized eventData) of one validated request.
-_Request = tuple[str, str | None, dict[str, Any]]
+_Request = EventRequest
 
 # How many trailing journal lines roll-forward checks for a missing event file (a batch commits
 # several lines at once; a crash can leave all of them unprojected).
@@ -109,23 +107,13 @@ class LocalWorld(SelfHealingMixin, ReadsMixin, LocalStreams, World):
     def _commit(
         self,
         run_id: str,
-        items: list[EventItem],
+        requests: list[_Request],
         *,
         durable: bool = True,
     ) -> list[EventResult]:
         """Validate ``items`` in order and append them with one journal write (fsynced unless
         ``durable=False`` under this world's lease: then the run's next fsync covers it)."""
-        require_safe(run_id, "run id")
         self._verify_journal(run_id)  # repair.py: never append to a cut journal
-        requests: list[_Request] = []
-        for kind, corr, event_data in items:
-            if corr is not None:
-                require_safe(corr, "correlation id")
-            data = normalize_data(event_data)
-            check_request(kind, run_id, corr, data)
-            requests.append((kind, corr, data))
-        if not requests:
-            return []
         # Token claims are decided under the token's lock, taken in a fixed order.
         tokens = sorted({d["token"] for k, _, d in requests if k == "hook_created"})
         self._ensure_store()

@@ -55,15 +55,13 @@ from ..rules import (
     RunState,
     build_line,
     check,
-    check_request,
     conflict_line,
     cursor_of,
-    normalize_data,
     parse_cursor,
     public_event,
     result_of,
 )
-from ..world import EventItem, EventResult, Lease, Page, World
+from ..world import EventRequest, EventResult, Lease, Page, World
 from . import codec, migrations
 from .lease import lease_ttl
 from .streams import PostgresStreams
@@ -71,7 +69,7 @@ from .target import redact, schema_name, split_schema
 
 _T = TypeVar("_T")
 # (eventType, correlationId, normalized eventData) of one validated request.
-_Request = tuple[str, str | None, dict[str, Any]]
+_Request = EventRequest
 
 
 def _first(row: tuple[Any, ...] | None) -> Any:
@@ -279,18 +277,9 @@ class PostgresWorld(PostgresStreams, World):
     # ------------------------------------------------------------------ writes
 
     def _commit(
-        self, run_id: str, items: list[EventItem], *, durable: bool = True
+        self, run_id: str, requests: list[_Request], *, durable: bool = True
     ) -> list[EventResult]:
         # durable is ignored: every transaction commits durably (synchronous_commit).
-        requests: list[_Request] = []
-        for kind, corr, event_data in items:
-            if corr is not None:
-                require_safe(corr, "correlation id")
-            data = normalize_data(event_data)
-            check_request(kind, run_id, corr, data)
-            requests.append((kind, corr, data))
-        if not requests:
-            return []
         with self._cache_lock:
             lock = self._run_locks.get(run_id)
             if lock is None:
